@@ -1,0 +1,1 @@
+"""The Discord front and the glue: config, storage, the pipeline, the `cadenza` command."""

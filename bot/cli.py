@@ -1,0 +1,66 @@
+"""The `cadenza` command: one entry point, a subcommand per job.
+
+Each subcommand lives in its own module under `bot/commands/` with `add_arguments(parser)` and
+`run(args, config) -> int`; this file only lists them, loads config and sets up logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import load_config
+from cadenza.errors import CadenzaError
+from cadenza.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+# name -> (module under bot.commands, one-line help). Modules are imported only when used.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "corpus": ("corpus", "build the genre-labelled training corpus (music21 scores, or --midi-dir)"),
+
+
+
+
+    "bot": ("bot", "run the Discord bot (needs DISCORD_TOKEN)"),
+
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each subcommand module adds its own options."""
+    parser = argparse.ArgumentParser(prog="cadenza", description="Cadenza composes music with its own model.")
+    parser.add_argument("--config", type=Path, default=None, help="config file (default: $CADENZA_CONFIG or ./config.toml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file")
+        _load(module).add_arguments(p)
+    return parser
+
+
+def _load(module: str):  # type: ignore[no-untyped-def]
+    return importlib.import_module(f"bot.commands.{module}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, load config, run the subcommand; CadenzaErrors become one clear line."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        setup_logging(config.app.log_level, config.app.json_logs)
+        return int(_load(args._module).run(args, config) or 0)
+    except CadenzaError as e:
+        print(f"cadenza {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"cadenza {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Shared foundations of Cadenza: the error family and logging setup, used by every package."""

@@ -1,0 +1,1 @@
+"""Training: corpus building, datasets, the training loop and evaluation. Imports `model/` only."""
