@@ -1,0 +1,1 @@
+"""The composer: tokenizer, networks, checkpoints, sampling, the batch engine and its queues."""

@@ -1,0 +1,88 @@
+"""Token arrays on disk: writing a split from converted pieces, and reading it memory-mapped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import symusic
+
+from model.tokenizer import CadenzaTokenizer
+from training.convert import ConvertedPiece
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+INDEX_DTYPE = np.dtype(
+    [("offset", "<i8"), ("length", "<i4"), ("genre", "<i2"), ("key", "<i2"), ("notes", "<i4"), ("seconds", "<f4")]
+)
+
+
+def write_split(out_dir: Path, split: str, pieces: list[ConvertedPiece], tok: CadenzaTokenizer) -> list[str]:
+    """Tokenize `pieces` into tokens/<split>.bin and .idx.npy; returns the ids of pieces written."""
+    (out_dir / "tokens").mkdir(parents=True, exist_ok=True)
+    arrays, rows, ids = [], [], []
+    offset = 0
+    for p in pieces:
+        try:
+            music = tok.encode_score(symusic.Score.from_midi(p.midi))
+        except Exception as e:  # a piece miditok cannot read is skipped, like a bad source file
+            log.warning("skipping %s: cannot tokenize (%s)", p.piece_id, e)
+            continue
+        if len(music) < 16:
+            continue
+        arr = np.asarray(music, dtype=np.uint16)
+        arrays.append(arr)
+        rows.append((offset, len(arr), tok.genres.index(p.genre), p.key_index, p.notes, p.seconds))
+        ids.append(p.piece_id)
+        offset += len(arr)
+    data = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint16)
+    data.tofile(out_dir / "tokens" / f"{split}.bin")
+    np.save(out_dir / "tokens" / f"{split}.idx.npy", np.array(rows, dtype=INDEX_DTYPE))
+    return ids
+
+
+@dataclass
+class TokenSplit:
+    """One split, memory-mapped: `tokens[offset:offset+length]` are a piece's music tokens."""
+
+    tokens: np.ndarray  # (N,) uint16, memory-mapped
+    index: np.ndarray  # (pieces,) INDEX_DTYPE
+
+    @classmethod
+    def open(cls, corpus_dir: Path, split: str) -> TokenSplit:
+        """Map a split without reading it into memory."""
+        path = corpus_dir / "tokens" / f"{split}.bin"
+        tokens = np.memmap(path, dtype=np.uint16, mode="r") if path.stat().st_size else np.zeros(0, np.uint16)
+        return cls(tokens, np.load(corpus_dir / "tokens" / f"{split}.idx.npy"))
+
+    def piece(self, i: int) -> np.ndarray:
+        """Music tokens of piece i (a view into the map)."""
+        row = self.index[i]
+        return self.tokens[row["offset"] : row["offset"] + row["length"]]
+
+
+def fingerprint(out_dir: Path) -> str:
+    """Hash of every token array: identifies exactly which data a checkpoint was trained on."""
+    h = hashlib.sha256()
+    for split in SPLITS:
+        for suffix in (".bin", ".idx.npy"):
+            path = out_dir / "tokens" / f"{split}{suffix}"
+            h.update(path.read_bytes() if path.exists() else b"")
+    return h.hexdigest()[:16]
+
+
+def read_corpus_meta(corpus_dir: Path) -> dict[str, Any]:
+    """corpus.json: genres, tokenizer, split ids, summary, fingerprint."""
+    path = corpus_dir / "corpus.json"
+    if not path.exists():
+        from cadenza.errors import ConfigError
+
+        raise ConfigError(f"no corpus at {corpus_dir}: run `cadenza corpus` first")
+    meta: dict[str, Any] = json.loads(path.read_text())
+    return meta
