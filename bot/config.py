@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config_loader import build_section
+from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings
@@ -51,6 +52,7 @@ class Config:
     app: AppSettings = AppSettings()
     corpus: CorpusSettings = CorpusSettings()
     training: TrainSettings = TrainSettings()
+    storage: StorageSettings = StorageSettings()
     secrets: Secrets = Secrets()
     source: Path | None = None  # the file this came from, for messages
 
@@ -60,6 +62,7 @@ SECTIONS: dict[str, str] = {
     "app": "app",
     "corpus": "corpus",
     "training": "training",
+    "storage": "storage",
 }
 
 
