@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import glob
 import os
 import pwd
@@ -45,10 +46,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the test process dies, so a killed run leaves no server."""
+def _die_with_parent(sig: int) -> None:
+    """In the child: get `sig` when the test process dies, so a killed run leaves no server running."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
 
 
 class _LogWatcher:
@@ -87,6 +88,7 @@ class _Process:
     name: str
     proc: subprocess.Popen[bytes]
     watcher: _LogWatcher
+    stop_signal: int  # the server's "shut down now, cleanly" signal
 
     def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
         if (
@@ -97,9 +99,9 @@ class _Process:
             self.stop()
             raise ServerError(f"{self.name} did not start within {timeout:.0f} s:\n{self.watcher.tail()}")
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
+    def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            self.proc.send_signal(self.stop_signal)
             try:
                 self.proc.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -108,7 +110,14 @@ class _Process:
         self.watcher.join()
 
 
-def _spawn(name: str, argv: list[str], log_path: Path, ready_text: str, user: str | None = None) -> _Process:
+def _spawn(
+    name: str,
+    argv: list[str],
+    log_path: Path,
+    ready_text: str,
+    user: str | None = None,
+    stop_signal: int = signal.SIGTERM,
+) -> _Process:
     proc = subprocess.Popen(  # argv built from binaries we located; no shell
         argv,
         stdin=subprocess.DEVNULL,
@@ -117,10 +126,12 @@ def _spawn(name: str, argv: list[str], log_path: Path, ready_text: str, user: st
         user=user,
         group=pwd.getpwnam(user).pw_gid if user else None,
         extra_groups=[] if user else None,
-        preexec_fn=_die_with_parent,  # only calls prctl: safe between fork and exec
+        preexec_fn=functools.partial(
+            _die_with_parent, stop_signal
+        ),  # only calls prctl: safe between fork and exec
     )
     assert proc.stdout is not None
-    return _Process(name, proc, _LogWatcher(proc.stdout, log_path, ready_text))
+    return _Process(name, proc, _LogWatcher(proc.stdout, log_path, ready_text), stop_signal)
 
 
 def _start_with_retries(start: Callable[[int], _Process], tries: int = 3) -> tuple[_Process, int]:
@@ -259,7 +270,9 @@ class PostgresServer:
         ):
             argv += ["-c", setting]
         log = self.root / "postgres.log"
-        return _spawn("postgres", argv, log, "database system is ready to accept connections", self.os_user)
+        # SIGINT is PostgreSQL's fast shutdown: it disconnects clients instead of waiting for them.
+        ready = "database system is ready to accept connections"
+        return _spawn("postgres", argv, log, ready, self.os_user, stop_signal=signal.SIGINT)
 
     def _run(self, argv: list[str], user: str | None = None) -> None:
         result = subprocess.run(  # argv built from binaries we located; no shell
@@ -272,7 +285,7 @@ class PostgresServer:
         """Stop the server (fast shutdown: disconnect clients) and delete its folder."""
         process = getattr(self, "_process", None)
         if process is not None:
-            process.stop(signal.SIGINT)
+            process.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
