@@ -1,0 +1,77 @@
+"""Settings for turning scores into audio and pictures (the `[render]` table of config.toml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# FluidSynth interpolation methods by name (fluid_interp enum values).
+INTERPOLATION = {"none": 0, "linear": 1, "4th": 4, "7th": 7}
+
+# Discord's default attachment limit (discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES).
+DISCORD_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How pieces are synthesised, mixed, encoded and drawn, and how many render at once."""
+
+    soundfont: str = (
+        "auto"  # "auto" = FluidR3_GM when installed, else pretty_midi's TimGM6mb; "builtin"; or a path
+    )
+    sample_rate: int = 44100  # Hz; every output is stereo at this rate
+    target_lufs: float = -16.0  # integrated loudness (EBU R128 / BS.1770); -16 leaves piano transients room
+    true_peak_dbfs: float = -1.0  # ceiling for 4x-oversampled peaks, so MP3 decoding never clips
+    max_limiting_db: float = 6.0  # at most this much peak limiting; beyond it the piece is left quieter
+    fade_out_s: float = 1.0  # the release tail after the last note, faded out
+    trim_threshold_db: float = -60.0  # leading audio below this level is trimmed as silence
+    crossfade_s: float = 0.4  # overlap where a user's clip hands over to the continuation
+    mp3_bitrate_kbps: int = 192  # CBR; 300 s is 7.2 MB, inside Discord's 10 MiB upload limit
+    mp3_quality: int = (
+        5  # LAME algorithm quality, 0 (best, slow) .. 9 (fast); 5 is spectrally the same as 2 here
+    )
+    ogg_quality: float = 0.6  # Vorbis quality 0..1 when OGG is requested
+    max_seconds: float = 300.0  # longest piece we render; longer is TooLong
+    max_upload_bytes: int = DISCORD_UPLOAD_LIMIT  # an MP3 above this is re-encoded at a lower bitrate
+    interpolation: Literal["none", "linear", "4th", "7th"] = (
+        "4th"  # sample interpolation; 4th is FluidSynth's default
+    )
+    polyphony: int = 128  # voices per synth; a four-part piece with reverb tails uses < 40
+    dynamic_sample_loading: bool = (
+        True  # load only the samples of used instruments (FluidR3 is 148 MB per synth)
+    )
+    synth_threads: int = 2  # a piece is split by note onsets across this many synths rendering in parallel
+    encode_threads: int = 2  # the MP3 is encoded in this many time slices in parallel
+    pool_kind: Literal["thread", "process"] = (
+        "thread"  # threads measured faster (FluidSynth and LAME release the GIL)
+    )
+    workers: int = 1  # pieces rendered at once; each already uses synth_threads cores
+    queue_limit: int = 16  # pieces waiting for a worker before new requests get Busy
+    job_timeout_s: float = 60.0  # a render taking longer than this fails with RenderFailed
+    picture_width: int = 1200  # piano-roll PNG size in pixels; readable in a phone's Discord embed
+    picture_height: int = 500
+
+    def __post_init__(self) -> None:
+        if self.sample_rate not in (22050, 32000, 44100, 48000):
+            raise ValueError("sample_rate must be 22050, 32000, 44100 or 48000")
+        if not -40.0 <= self.target_lufs <= -5.0:
+            raise ValueError("target_lufs must be between -40 and -5")
+        if not -20.0 <= self.true_peak_dbfs <= 0.0:
+            raise ValueError("true_peak_dbfs must be between -20 and 0")
+        if self.max_limiting_db < 0 or self.fade_out_s < 0 or self.crossfade_s < 0:
+            raise ValueError("max_limiting_db, fade_out_s and crossfade_s must not be negative")
+        if self.mp3_bitrate_kbps not in (96, 112, 128, 160, 192, 224, 256, 320):
+            raise ValueError("mp3_bitrate_kbps must be one of 96, 112, 128, 160, 192, 224, 256, 320")
+        if not 0 <= self.mp3_quality <= 9 or not 0.0 <= self.ogg_quality <= 1.0:
+            raise ValueError("mp3_quality must be 0..9 and ogg_quality 0..1")
+        if self.max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        # The longest piece must fit Discord's limit at the lowest bitrate we fall back to.
+        if (self.max_seconds + self.fade_out_s) * 96_000 / 8 > self.max_upload_bytes:
+            raise ValueError("max_seconds is too long to fit max_upload_bytes even at 96 kbps")
+        if min(self.polyphony, self.synth_threads, self.encode_threads, self.workers, self.queue_limit) < 1:
+            raise ValueError("polyphony, synth_threads, encode_threads, workers and queue_limit must be >= 1")
+        if self.job_timeout_s <= 0:
+            raise ValueError("job_timeout_s must be positive")
+        if not (400 <= self.picture_width <= 4000 and 200 <= self.picture_height <= 2000):
+            raise ValueError("picture size must be within 400x200 .. 4000x2000")
