@@ -17,6 +17,7 @@ from typing import Any
 from bot.config_loader import build_section
 from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
+from render.settings import RenderSettings
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings
 
@@ -53,6 +54,7 @@ class Config:
     corpus: CorpusSettings = CorpusSettings()
     training: TrainSettings = TrainSettings()
     storage: StorageSettings = StorageSettings()
+    render: RenderSettings = RenderSettings()
     secrets: Secrets = Secrets()
     source: Path | None = None  # the file this came from, for messages
 
@@ -63,6 +65,7 @@ SECTIONS: dict[str, str] = {
     "corpus": "corpus",
     "training": "training",
     "storage": "storage",
+    "render": "render",
 }
 
 
