@@ -11,8 +11,11 @@ import discord
 import pytest
 from discord import app_commands
 
-from tests.discord_emulator import CallbackType, Emulator, EmulatorSettings, ReplyKind
-from tests.discord_emulator.fixtures import StartBot, discord_emulator, emulator_settings, start_bot  # noqa: F401
+from tests.discord_emulator import BotProcess, CallbackType, Emulator, EmulatorSettings, ReplyKind
+from tests.discord_emulator.fixtures import StartBot
+
+# The emulator's fixtures: discord_emulator, emulator_settings, start_bot.
+pytest_plugins = ["tests.discord_emulator.fixtures"]
 
 MIB = 1024 * 1024
 BOT = "tests.test_discord_emulator:run_test_bot"
@@ -59,15 +62,25 @@ def run_test_bot(argv: list[str]) -> int:
 
     @tree.command(description="Say something back")
     @app_commands.describe(text="What to say", times="How often", mood="How to say it")
-    @app_commands.choices(mood=[app_commands.Choice(name="Happy", value="happy"), app_commands.Choice(name="Sad", value="sad")])
-    async def echo(interaction: discord.Interaction, text: str, times: app_commands.Range[int, 1, 5] = 1, mood: str = "happy") -> None:
+    @app_commands.choices(
+        mood=[app_commands.Choice(name="Happy", value="happy"), app_commands.Choice(name="Sad", value="sad")]
+    )
+    async def echo(
+        interaction: discord.Interaction,
+        text: str,
+        times: app_commands.Range[int, 1, 5] = 1,
+        mood: str = "happy",
+    ) -> None:
         await interaction.response.send_message(f"{' '.join([text] * times)} ({mood})", view=Again())
 
     @tree.command(description="Reverse an uploaded file")
     async def reverse(interaction: discord.Interaction, clip: discord.Attachment) -> None:
         await interaction.response.defer(thinking=True)
         data = await clip.read()  # downloaded from the emulator's CDN
-        files = [discord.File(io.BytesIO(data[::-1]), "reversed.bin"), discord.File(io.BytesIO(b"notes"), "notes.txt")]
+        files = [
+            discord.File(io.BytesIO(data[::-1]), "reversed.bin"),
+            discord.File(io.BytesIO(b"notes"), "notes.txt"),
+        ]
         await interaction.followup.send(f"{clip.filename}: {len(data)} bytes", files=files)
 
     @tree.command(description="Always fails")
@@ -82,7 +95,9 @@ def run_test_bot(argv: list[str]) -> int:
     @tree.command(description="Uploads 11 MiB")
     async def huge(interaction: discord.Interaction) -> None:
         try:
-            await interaction.response.send_message(file=discord.File(io.BytesIO(b"\0" * (11 << 20)), "huge.bin"))
+            await interaction.response.send_message(
+                file=discord.File(io.BytesIO(b"\0" * (11 << 20)), "huge.bin")
+            )
         except discord.HTTPException as e:
             await interaction.response.send_message(f"too big: {e.status} {e.code}", ephemeral=True)
 
@@ -100,7 +115,9 @@ def run_test_bot(argv: list[str]) -> int:
     async def thread(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("opening a thread", ephemeral=True)
         assert isinstance(interaction.channel, discord.TextChannel)
-        starter = await interaction.channel.send("Jam session", file=discord.File(io.BytesIO(b"MThd"), "tune.mid"))
+        starter = await interaction.channel.send(
+            "Jam session", file=discord.File(io.BytesIO(b"MThd"), "tune.mid")
+        )
         jam = await starter.create_thread(name="jam")
         await jam.send("inside the thread")
         await starter.add_reaction("\N{MUSICAL NOTE}")
@@ -113,13 +130,15 @@ def run_test_bot(argv: list[str]) -> int:
     return 0
 
 
-async def start_test_bot(start_bot: StartBot, emu: Emulator, *extra: str, without_zstd: bool = False):  # type: ignore[no-untyped-def] # noqa: F811
+async def start_test_bot(
+    start_bot: StartBot, emu: Emulator, *extra: str, without_zstd: bool = False
+) -> BotProcess:
     """The test bot, ready, with its commands synced."""
     args = ["--guild-id", str(emu.world.guild.id), *extra]
     return await start_bot(*args, call=BOT, without_zstd=without_zstd, commands=COMMANDS)
 
 
-async def test_bot_logs_in_identifies_and_heartbeats(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_bot_logs_in_identifies_and_heartbeats(start_bot: StartBot, discord_emulator: Emulator) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     session = await emu.wait_ready()
@@ -131,27 +150,43 @@ async def test_bot_logs_in_identifies_and_heartbeats(start_bot: StartBot, discor
     assert "/api/v10/users/@me" in paths and "/api/v10/oauth2/applications/@me" in paths
 
 
-async def test_command_sync_is_recorded_with_options_choices_ranges(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_command_sync_is_recorded_with_options_choices_ranges(
+    start_bot: StartBot, discord_emulator: Emulator
+) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     echo = emu.command("echo")
     assert echo["description"] == "Say something back"
     text, times, mood = echo["options"]
-    assert (text["name"], text["type"], text["required"], text["description"]) == ("text", 3, True, "What to say")
-    assert (times["type"], times["min_value"], times["max_value"], times.get("required", False)) == (4, 1, 5, False)
+    assert (text["name"], text["type"], text["required"], text["description"]) == (
+        "text",
+        3,
+        True,
+        "What to say",
+    )
+    assert (times["type"], times["min_value"], times["max_value"], times.get("required", False)) == (
+        4,
+        1,
+        5,
+        False,
+    )
     assert [c["value"] for c in mood["choices"]] == ["happy", "sad"]
     assert emu.command("reverse")["options"][0]["type"] == 11  # attachment
     assert emu.command("Shout", type=3)["description"] == ""
-    assert {c["name"] for c in emu.commands.list(emu.world.guild.id)} >= set(COMMANDS)
+    assert {c["name"] for c in emu.commands.synced(emu.world.guild.id)} >= set(COMMANDS)
 
 
-async def test_deferral_then_followup_with_files(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_deferral_then_followup_with_files(start_bot: StartBot, discord_emulator: Emulator) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     clip = await emu.upload_attachment("clip.wav", b"RIFF-0123456789")
     ix = await emu.slash("reverse", {"clip": clip}, user="bob")
     first = await ix.response()
-    assert first.callback_type is CallbackType.DEFERRED_CHANNEL_MESSAGE and first.deferred and not first.ephemeral
+    assert (
+        first.callback_type is CallbackType.DEFERRED_CHANNEL_MESSAGE
+        and first.deferred
+        and not first.ephemeral
+    )
     done = await ix.followup()
     assert done.message_id == first.message_id  # the first followup fills the "thinking" message
     assert done.content == "clip.wav: 15 bytes"
@@ -161,14 +196,14 @@ async def test_deferral_then_followup_with_files(start_bot: StartBot, discord_em
         assert await resp.read() == b"notes"  # bot files are on the CDN too
 
 
-async def test_ephemeral_error_reply(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_ephemeral_error_reply(start_bot: StartBot, discord_emulator: Emulator) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     reply = await (await emu.slash("fail")).response()
     assert reply.ephemeral and reply.content == "That did not work."
 
 
-async def test_button_press_updates_the_message(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_button_press_updates_the_message(start_bot: StartBot, discord_emulator: Emulator) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     shown = await (await emu.slash("echo", {"text": "hi", "times": 2, "mood": "sad"})).response()
@@ -179,7 +214,7 @@ async def test_button_press_updates_the_message(start_bot: StartBot, discord_emu
     assert updated.content == "pressed by bob" and updated.components == []
 
 
-async def test_modal_submit_and_message_context_menu(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_modal_submit_and_message_context_menu(start_bot: StartBot, discord_emulator: Emulator) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     opened = await emu.slash("feedback")
@@ -191,7 +226,9 @@ async def test_modal_submit_and_message_context_menu(start_bot: StartBot, discor
     assert shouted.content == "HELLO THERE"
 
 
-async def test_reconnect_request_is_followed_by_resume_and_replay(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_reconnect_request_is_followed_by_resume_and_replay(
+    start_bot: StartBot, discord_emulator: Emulator
+) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     session = await emu.wait_ready()
@@ -204,14 +241,16 @@ async def test_reconnect_request_is_followed_by_resume_and_replay(start_bot: Sta
 
 
 @pytest.mark.parametrize(("without_zstd", "compression"), [(False, "zstd-stream"), (True, "zlib-stream")])
-async def test_gateway_compression_mode(start_bot: StartBot, discord_emulator: Emulator, without_zstd: bool, compression: str) -> None:  # noqa: F811
+async def test_gateway_compression_mode(
+    start_bot: StartBot, discord_emulator: Emulator, without_zstd: bool, compression: str
+) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu, without_zstd=without_zstd)
     assert emu.gateway.connections[0].compression == compression
     assert (await (await emu.slash("fail")).response()).ephemeral
 
 
-async def test_second_initial_response_is_refused(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_second_initial_response_is_refused(start_bot: StartBot, discord_emulator: Emulator) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     ix = await emu.slash("double")
@@ -220,7 +259,9 @@ async def test_second_initial_response_is_refused(start_bot: StartBot, discord_e
     assert [r.content for r in ix.replies] == ["once"]
 
 
-async def test_upload_over_the_limit_is_refused_with_413(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_upload_over_the_limit_is_refused_with_413(
+    start_bot: StartBot, discord_emulator: Emulator
+) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     ix = await emu.slash("huge")
@@ -229,16 +270,20 @@ async def test_upload_over_the_limit_is_refused_with_413(start_bot: StartBot, di
     assert answer.ephemeral and answer.content == "too big: 413 40005"
 
 
-async def test_channel_message_thread_and_reaction(start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+async def test_channel_message_thread_and_reaction(start_bot: StartBot, discord_emulator: Emulator) -> None:
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     await emu.slash("thread")
-    starter = await emu.wait_reply(lambda r: r.kind is ReplyKind.CHANNEL_MESSAGE and r.content == "Jam session")
+    starter = await emu.wait_reply(
+        lambda r: r.kind is ReplyKind.CHANNEL_MESSAGE and r.content == "Jam session"
+    )
     assert starter.file("tune.mid").data == b"MThd"
     inside = await emu.wait_reply(lambda r: r.content == "inside the thread")
     assert inside.channel_id == starter.message_id  # a thread started from a message shares its id
-    assert emu.world.channels[inside.channel_id].name == "jam"
-    await emu.wait_for(lambda: emu.reactions.get((starter.message_id or 0, "\N{MUSICAL NOTE}")), what="the reaction")
+    assert emu.world.channels[inside.channel_id or 0].name == "jam"
+    await emu.wait_for(
+        lambda: emu.reactions.get((starter.message_id or 0, "\N{MUSICAL NOTE}")), what="the reaction"
+    )
 
 
 class TestLateFirstResponse:
@@ -246,7 +291,9 @@ class TestLateFirstResponse:
     def emulator_settings(self) -> EmulatorSettings:
         return EmulatorSettings(initial_response_timeout=0.3)
 
-    async def test_first_response_after_the_deadline_is_refused(self, start_bot: StartBot, discord_emulator: Emulator) -> None:  # noqa: F811
+    async def test_first_response_after_the_deadline_is_refused(
+        self, start_bot: StartBot, discord_emulator: Emulator
+    ) -> None:
         emu = discord_emulator
         await start_test_bot(start_bot, emu, "--slow", "0.6")
         ix = await emu.slash("slow")

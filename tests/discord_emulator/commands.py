@@ -25,26 +25,34 @@ class CommandRegistry:
         self._ids: dict[tuple[int | None, str, int], int] = {}
         self.sync_count = 0  # bulk overwrites received, all scopes
 
-    def list(self, guild_id: int | None = None) -> list[dict[str, Any]]:
+    def synced(self, guild_id: int | None = None) -> list[dict[str, Any]]:
         """The synced commands of one scope (global when guild_id is None)."""
         return list(self._lists.get(guild_id, []))
 
     def overwrite(self, guild_id: int | None, payload: Any) -> list[dict[str, Any]]:
         """PUT .../commands: validate every command, replace the scope's list, return it."""
         if not isinstance(payload, list):
-            raise DiscordError(400, INVALID_FORM_BODY, "Invalid Form Body", {"_errors": [{"code": "LIST_TYPE_CONVERT"}]})
+            raise DiscordError(
+                400, INVALID_FORM_BODY, "Invalid Form Body", {"_errors": [{"code": "LIST_TYPE_CONVERT"}]}
+            )
         if len(payload) > 100:
             raise DiscordError(400, 30032, "Maximum number of application commands reached (100)")
         names = [(c.get("name"), c.get("type", CHAT_INPUT)) for c in payload]
         if len(set(names)) != len(names):
-            raise _form_error("APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique")
+            raise _form_error(
+                "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"
+            )
         self._lists[guild_id] = [self._stored(guild_id, c) for c in payload]
         self.sync_count += 1
-        return self.list(guild_id)
+        return self.synced(guild_id)
 
     def upsert(self, guild_id: int | None, command: Any) -> dict[str, Any]:
         """POST .../commands: create or replace one command."""
-        kept = [c for c in self._lists.get(guild_id, []) if (c["name"], c["type"]) != (command.get("name"), command.get("type", CHAT_INPUT))]
+        kept = [
+            c
+            for c in self._lists.get(guild_id, [])
+            if (c["name"], c["type"]) != (command.get("name"), command.get("type", CHAT_INPUT))
+        ]
         stored = self._stored(guild_id, command)
         self._lists[guild_id] = [*kept, stored]
         return stored
@@ -92,7 +100,9 @@ class CommandRegistry:
 
 
 def _form_error(code: str, message: str) -> DiscordError:
-    return DiscordError(400, INVALID_FORM_BODY, "Invalid Form Body", {"_errors": [{"code": code, "message": message}]})
+    return DiscordError(
+        400, INVALID_FORM_BODY, "Invalid Form Body", {"_errors": [{"code": code, "message": message}]}
+    )
 
 
 def check_command(command: Any) -> None:
@@ -110,7 +120,10 @@ def check_command(command: Any) -> None:
         if not 1 <= len(name) <= 32:
             raise _form_error("BASE_TYPE_BAD_LENGTH", f"Context menu name must be 1-32 characters: {name!r}")
         if description or command.get("options"):
-            raise _form_error("APPLICATION_COMMAND_CONTEXT_MENU_FIELDS", "Context menu commands take no description or options")
+            raise _form_error(
+                "APPLICATION_COMMAND_CONTEXT_MENU_FIELDS",
+                "Context menu commands take no description or options",
+            )
     check_options(command.get("options") or [], f"/{name}")
 
 
@@ -124,7 +137,9 @@ def check_options(options: list[dict[str, Any]], where: str) -> None:
         oname = opt.get("name", "")
         label = f"{where} {oname}"
         if not CHAT_NAME.match(oname) or oname != oname.lower() or oname in names:
-            raise _form_error("APPLICATION_COMMAND_INVALID_NAME", f"{label}: invalid or duplicate option name")
+            raise _form_error(
+                "APPLICATION_COMMAND_INVALID_NAME", f"{label}: invalid or duplicate option name"
+            )
         names.add(oname)
         if not 1 <= len(opt.get("description", "")) <= 100:
             raise _form_error("BASE_TYPE_BAD_LENGTH", f"{label}: description must be 1-100 characters")
@@ -133,7 +148,10 @@ def check_options(options: list[dict[str, Any]], where: str) -> None:
             continue
         if opt.get("required"):
             if seen_optional:
-                raise _form_error("APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", f"{label}: required options must come first")
+                raise _form_error(
+                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                    f"{label}: required options must come first",
+                )
         else:
             seen_optional = True
         if len(opt.get("choices") or []) > 25:

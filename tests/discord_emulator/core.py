@@ -13,7 +13,7 @@ from aiohttp import web
 from .commands import CommandRegistry
 from .http_util import DiscordError, UploadedFile
 from .messages import SETTABLE_FLAGS, apply_edit, build_message, check_message, new_attachments
-from .records import InteractionTrace, RecordedRequest, Refusal, Reply, CdnFile, Signal
+from .records import CdnFile, InteractionTrace, RecordedRequest, Refusal, Reply, Signal
 from .settings import MISSING_PERMISSIONS, UNKNOWN_CHANNEL, UNKNOWN_MESSAGE, EmulatorSettings
 from .world import DM, Channel, User, World
 
@@ -50,7 +50,14 @@ class DiscordCore:
 
     # -- CDN ---------------------------------------------------------------------------------
 
-    def store_file(self, channel_id: int, filename: str, data: bytes, content_type: str | None = None, description: str | None = None) -> CdnFile:
+    def store_file(
+        self,
+        channel_id: int,
+        filename: str,
+        data: bytes,
+        content_type: str | None = None,
+        description: str | None = None,
+    ) -> CdnFile:
         """Keep bytes on the CDN under /attachments/{channel_id}/{attachment_id}/{filename}."""
         attachment_id = self.world.ids.next()
         ctype = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
@@ -118,7 +125,9 @@ class DiscordCore:
             extra=extra,
         )
         if author.id != self.world.bot.id and channel.guild_id is not None:
-            message["member"] = {k: v for k, v in self.world.guild.member_payload(author).items() if k != "user"}
+            message["member"] = {
+                k: v for k, v in self.world.guild.member_payload(author).items() if k != "user"
+            }
         self.messages[int(message["id"])] = message
         channel.last_message_id = int(message["id"])
         channel.message_count += 1
@@ -128,11 +137,15 @@ class DiscordCore:
             await self.announce("MESSAGE_CREATE", message)
         return copy.deepcopy(message), sent
 
-    async def edit_message(self, message: dict[str, Any], data: dict[str, Any], files: tuple[UploadedFile, ...] = ()) -> tuple[dict[str, Any], list[CdnFile]]:
+    async def edit_message(
+        self, message: dict[str, Any], data: dict[str, Any], files: tuple[UploadedFile, ...] = ()
+    ) -> tuple[dict[str, Any], list[CdnFile]]:
         """Apply an edit and announce it (MESSAGE_UPDATE)."""
         check_message(data, has_files=bool(files), editing=True)
         ephemeral = int(message["id"]) in self.ephemeral_ids
-        objects, sent = new_attachments({**data, "flags": 64 if ephemeral else 0}, files, self._storer(int(message["channel_id"])))
+        objects, sent = new_attachments(
+            {**data, "flags": 64 if ephemeral else 0}, files, self._storer(int(message["channel_id"]))
+        )
         apply_edit(message, data, objects)
         if not ephemeral:
             await self.announce("MESSAGE_UPDATE", message)
@@ -161,7 +174,9 @@ class DiscordCore:
         mentioned = any(int(m["id"]) == self.world.bot.id for m in message.get("mentions", []))
         needs_intent = content and not in_dm and author_id != self.world.bot.id and not mentioned
         guild_id = None if in_dm else self.world.guild.id
-        await self.gateway.dispatch(event, message, guild_id=guild_id, intent=intent, content_intent=needs_intent)
+        await self.gateway.dispatch(
+            event, message, guild_id=guild_id, intent=intent, content_intent=needs_intent
+        )
 
     # -- records -----------------------------------------------------------------------------
 

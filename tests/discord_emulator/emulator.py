@@ -1,12 +1,12 @@
 """`Emulator`: the emulated Discord that tests start, drive as users, and read back.
 
-    async with Emulator() as emu:                       # serving on 127.0.0.1:<free port>
-        ... start the bot with emu.launcher_args() and emu.bot_env() ...
-        await emu.wait_ready(); await emu.wait_synced({"compose"})
-        clip = await emu.upload_attachment("tune.mid", data)
-        ix = await emu.slash("compose", {"genre": "bach", "clip": clip}, user="alice")
-        first = await ix.response()                      # the callback (deferral, message, modal)
-        done = await ix.followup()                       # file bytes in done.files[i].data
+async with Emulator() as emu:                       # serving on 127.0.0.1:<free port>
+    ... start the bot with emu.launcher_args() and emu.bot_env() ...
+    await emu.wait_ready(); await emu.wait_synced({"compose"})
+    clip = await emu.upload_attachment("tune.mid", data)
+    ix = await emu.slash("compose", {"genre": "bach", "clip": clip}, user="alice")
+    first = await ix.response()                      # the callback (deferral, message, modal)
+    done = await ix.followup()                       # file bytes in done.files[i].data
 """
 
 from __future__ import annotations
@@ -115,69 +115,136 @@ class Emulator(DiscordCore):
 
     def message(self, ref: MessageRef) -> dict[str, Any]:
         """The current state of a stored message (from a Reply, a message dict or an id)."""
-        message_id = ref.message_id if isinstance(ref, Reply) else int(ref["id"]) if isinstance(ref, dict) else ref
+        message_id = (
+            ref.message_id if isinstance(ref, Reply) else int(ref["id"]) if isinstance(ref, dict) else ref
+        )
         if message_id is None or message_id not in self.messages:
             raise ValueError(f"no stored message {message_id!r}")
         return copy.deepcopy(self.messages[message_id])
 
     # -- what users do -----------------------------------------------------------------------
 
-    async def upload_attachment(self, filename: str, data: bytes, content_type: str | None = None, *, channel: ChannelRef = None) -> CdnFile:
+    async def upload_attachment(
+        self, filename: str, data: bytes, content_type: str | None = None, *, channel: ChannelRef = None
+    ) -> CdnFile:
         """Put a user's file on the CDN, to pass as an attachment option or in post_message()."""
         return self.store_file(self.channel(channel).id, filename, data, content_type)
 
-    async def slash(self, name: str, options: dict[str, Any] | None = None, *, user: UserRef = None, channel: ChannelRef = None, validate: bool = True) -> InteractionTrace:
+    async def slash(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: UserRef = None,
+        channel: ChannelRef = None,
+        validate: bool = True,
+    ) -> InteractionTrace:
         """Run a slash command ("name" or "group sub") with options, as `user` in `channel`."""
         where = self.channel(channel)
         data = slash_data(self, name, options or {}, where.guild_id, validate)
-        return await self._inject(interaction_payload(self, type=2, user=self.user(user), channel=where, data=data))
+        return await self._inject(
+            interaction_payload(self, type=2, user=self.user(user), channel=where, data=data)
+        )
 
-    async def press_button(self, message: MessageRef, custom_id: str, *, user: UserRef = None, validate: bool = True) -> InteractionTrace:
+    async def press_button(
+        self, message: MessageRef, custom_id: str, *, user: UserRef = None, validate: bool = True
+    ) -> InteractionTrace:
         """Click the button `custom_id` on a message."""
         return await self._component(message, custom_id, None, user, validate)
 
-    async def select(self, message: MessageRef, custom_id: str, values: list[str], *, user: UserRef = None, validate: bool = True) -> InteractionTrace:
+    async def select(
+        self,
+        message: MessageRef,
+        custom_id: str,
+        values: list[str],
+        *,
+        user: UserRef = None,
+        validate: bool = True,
+    ) -> InteractionTrace:
         """Choose `values` in the select menu `custom_id` on a message."""
         return await self._component(message, custom_id, values, user, validate)
 
-    async def submit_modal(self, opened_by: InteractionTrace, values: dict[str, Any], *, user: UserRef = None, validate: bool = True) -> InteractionTrace:
+    async def submit_modal(
+        self,
+        opened_by: InteractionTrace,
+        values: dict[str, Any],
+        *,
+        user: UserRef = None,
+        validate: bool = True,
+    ) -> InteractionTrace:
         """Fill in and submit the modal that the bot opened in answer to `opened_by`."""
         reply = await opened_by.response()
         if reply.modal is None:
-            raise ValueError(f"interaction {opened_by.id} was answered with callback {reply.callback_type!r}, not a modal")
+            raise ValueError(
+                f"interaction {opened_by.id} was answered with callback {reply.callback_type!r}, not a modal"
+            )
         where = self.channel(int(opened_by.payload["channel_id"]))
         who = self.user(user) if user is not None else self._user_of(opened_by)
         data = modal_data(reply.modal, values, validate)
         message = opened_by.payload.get("message")
-        return await self._inject(interaction_payload(self, type=5, user=who, channel=where, data=data, message=message))
+        return await self._inject(
+            interaction_payload(self, type=5, user=who, channel=where, data=data, message=message)
+        )
 
-    async def context_menu(self, name: str, target: MessageRef | User, *, user: UserRef = None, channel: ChannelRef = None) -> InteractionTrace:
+    async def context_menu(
+        self, name: str, target: MessageRef | User, *, user: UserRef = None, channel: ChannelRef = None
+    ) -> InteractionTrace:
         """Run a message context-menu command on a message, or a user command on a User."""
         message_target = None if isinstance(target, User) else self.message(target)
-        where = self.channel(channel if channel is not None else (int(message_target["channel_id"]) if message_target else None))
+        where = self.channel(
+            channel
+            if channel is not None
+            else (int(message_target["channel_id"]) if message_target else None)
+        )
         kind = 2 if isinstance(target, User) else 3
         command = self.commands.get(name, kind, where.guild_id)
         if command is None:
             raise ValueError(f"no synced {'user' if kind == 2 else 'message'} command {name!r}")
         data = context_menu_data(self, command, target if isinstance(target, User) else message_target)
-        return await self._inject(interaction_payload(self, type=2, user=self.user(user), channel=where, data=data))
+        return await self._inject(
+            interaction_payload(self, type=2, user=self.user(user), channel=where, data=data)
+        )
 
-    async def post_message(self, content: str = "", *, user: UserRef = None, channel: ChannelRef = None, attachments: Iterable[CdnFile] = (), mention_bot: bool = False) -> dict[str, Any]:
+    async def post_message(
+        self,
+        content: str = "",
+        *,
+        user: UserRef = None,
+        channel: ChannelRef = None,
+        attachments: Iterable[CdnFile] = (),
+        mention_bot: bool = False,
+    ) -> dict[str, Any]:
         """A user's message in a channel (MESSAGE_CREATE to the bot, subject to its intents)."""
         author, where = self.user(user), self.channel(channel)
         extra: dict[str, Any] = {"mentions": [self.world.bot.payload()]} if mention_bot else {}
         if mention_bot:
             content = f"<@{self.world.bot.id}> {content}".strip()
-        files = [{"id": str(f.id), "filename": f.filename, "size": len(f.data), "url": f.url, "proxy_url": f.url, "content_type": f.content_type} for f in attachments]
-        message, _ = await self.create_message(where, author, {"content": content}, flags=0, extra={**extra, "attachments": files}, check=False)
+        files = [
+            {
+                "id": str(f.id),
+                "filename": f.filename,
+                "size": len(f.data),
+                "url": f.url,
+                "proxy_url": f.url,
+                "content_type": f.content_type,
+            }
+            for f in attachments
+        ]
+        message, _ = await self.create_message(
+            where, author, {"content": content}, flags=0, extra={**extra, "attachments": files}, check=False
+        )
         self.signal.notify()
         return message
 
-    async def _component(self, ref: MessageRef, custom_id: str, values: list[str] | None, user: UserRef, validate: bool) -> InteractionTrace:
+    async def _component(
+        self, ref: MessageRef, custom_id: str, values: list[str] | None, user: UserRef, validate: bool
+    ) -> InteractionTrace:
         message = self.message(ref)
         data = component_data(message, custom_id, values, validate)
         where = self.channel(int(message["channel_id"]))
-        return await self._inject(interaction_payload(self, type=3, user=self.user(user), channel=where, data=data, message=message))
+        return await self._inject(
+            interaction_payload(self, type=3, user=self.user(user), channel=where, data=data, message=message)
+        )
 
     def _user_of(self, trace: InteractionTrace) -> User:
         user = (trace.payload.get("member") or {}).get("user") or trace.payload["user"]
@@ -185,12 +252,16 @@ class Emulator(DiscordCore):
 
     async def _inject(self, payload: dict[str, Any]) -> InteractionTrace:
         """Register the interaction (its 3-second clock starts now) and dispatch it."""
-        trace = InteractionTrace(int(payload["id"]), payload["token"], payload, asyncio.get_running_loop().time(), self.signal)
+        trace = InteractionTrace(
+            int(payload["id"]), payload["token"], payload, asyncio.get_running_loop().time(), self.signal
+        )
         self.traces[trace.id] = trace
         self.traces_by_token[trace.token] = trace
         guild_id = int(payload["guild_id"]) if "guild_id" in payload else None
         if not await self.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=guild_id):
-            raise RuntimeError("no gateway session to deliver the interaction to (is the bot connected? await wait_ready())")
+            raise RuntimeError(
+                "no gateway session to deliver the interaction to (is the bot connected? await wait_ready())"
+            )
         self.signal.notify()
         return trace
 
@@ -210,7 +281,9 @@ class Emulator(DiscordCore):
 
     # -- waiting -----------------------------------------------------------------------------
 
-    async def wait_for(self, check: Callable[[], T | None], timeout: float = 10.0, what: str = "a condition") -> T:
+    async def wait_for(
+        self, check: Callable[[], T | None], timeout: float = 10.0, what: str = "a condition"
+    ) -> T:
         """The first non-None value of `check()`, re-checked whenever the emulator records something."""
         return await self.signal.wait_for(check, timeout, what)
 
@@ -223,12 +296,14 @@ class Emulator(DiscordCore):
 
         return await self.wait_for(ready, timeout, "the bot to IDENTIFY")
 
-    async def wait_synced(self, names: Iterable[str] = (), *, guild: bool = False, timeout: float = 15.0) -> list[dict[str, Any]]:
+    async def wait_synced(
+        self, names: Iterable[str] = (), *, guild: bool = False, timeout: float = 15.0
+    ) -> list[dict[str, Any]]:
         """The synced command list (global, or the guild's) once it holds every name in `names`."""
         wanted, scope = set(names), (self.world.guild.id if guild else None)
 
         def synced() -> list[dict[str, Any]] | None:
-            listed = self.commands.list(scope)
+            listed = self.commands.synced(scope)
             if self.commands.sync_count and wanted <= {c["name"] for c in listed}:
                 return listed
             return None
@@ -246,7 +321,10 @@ class Emulator(DiscordCore):
         """A session that has RESUMEd `count` times and is connected again."""
 
         def resumed() -> Session | None:
-            return next((s for s in self.gateway.sessions if len(s.resumes) >= count and s.connection is not None), None)
+            return next(
+                (s for s in self.gateway.sessions if len(s.resumes) >= count and s.connection is not None),
+                None,
+            )
 
         return await self.wait_for(resumed, timeout, f"RESUME #{count}")
 
@@ -260,7 +338,9 @@ class Emulator(DiscordCore):
 
         return await self.wait_for(beats, timeout, f"{count} heartbeat(s)")
 
-    async def wait_reply(self, where: Callable[[Reply], bool], timeout: float = 10.0, what: str = "a matching reply") -> Reply:
+    async def wait_reply(
+        self, where: Callable[[Reply], bool], timeout: float = 10.0, what: str = "a matching reply"
+    ) -> Reply:
         """The first reply of any kind (callbacks, followups, channel messages...) matching `where`."""
         return await self.wait_for(lambda: next((r for r in self.replies if where(r)), None), timeout, what)
 
@@ -274,8 +354,12 @@ class Emulator(DiscordCore):
 
     def summary(self) -> str:
         """A few lines on what happened, appended to timeout errors."""
-        lines = [f"sessions={len(self.gateway.sessions)} connections={len(self.gateway.connections)} replies={len(self.replies)}"]
+        lines = [
+            f"sessions={len(self.gateway.sessions)} connections={len(self.gateway.connections)} replies={len(self.replies)}"
+        ]
         lines += [f"  {r.method} {r.path} -> {r.status}" for r in self.requests[-8:]]
-        lines += [f"  refused {r.method} {r.path}: {r.status} {r.code} {r.message}" for r in self.refusals[-5:]]
+        lines += [
+            f"  refused {r.method} {r.path}: {r.status} {r.code} {r.message}" for r in self.refusals[-5:]
+        ]
         lines += [f"  unknown route {r.method} {r.path}" for r in self.unknown_requests]
         return "\nemulator: " + "\n".join(lines)

@@ -61,7 +61,15 @@ async def start_bot(discord_emulator: Emulator, tmp_path: Path) -> AsyncIterator
         ready_timeout: float = 30.0,
     ) -> BotProcess:
         log_path = tmp_path / f"bot-{len(started)}.log"
-        proc = BotProcess(discord_emulator, args, call=call, module=module, env=env, without_zstd=without_zstd, log_path=log_path)
+        proc = BotProcess(
+            discord_emulator,
+            args,
+            call=call,
+            module=module,
+            env=env,
+            without_zstd=without_zstd,
+            log_path=log_path,
+        )
         started.append(proc)
         await proc.start()
         await discord_emulator.wait_ready(timeout=ready_timeout)

@@ -23,7 +23,19 @@ if TYPE_CHECKING:
     from .core import DiscordCore
 
 log = logging.getLogger(__name__)
-DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE, VOICE, RESUME, RECONNECT, MEMBERS, INVALID_SESSION, HELLO, ACK = 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11
+DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE, VOICE, RESUME, RECONNECT, MEMBERS, INVALID_SESSION, HELLO, ACK = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+)
 CONTENT_FIELDS = ("content", "embeds", "attachments", "components", "poll")
 
 
@@ -99,13 +111,23 @@ class Gateway:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         compression = request.query.get("compress")
-        if compression not in (None, "zlib-stream", "zstd-stream") or request.query.get("encoding", "json") != "json":
+        if (
+            compression not in (None, "zlib-stream", "zstd-stream")
+            or request.query.get("encoding", "json") != "json"
+        ):
             await ws.close(code=4002, message=b"Error while decoding payload.")
             return ws
         conn = Connection(ws, compression)
         self.connections.append(conn)
         self.core.signal.notify()
-        await conn.send({"op": HELLO, "d": {"heartbeat_interval": self.core.settings.heartbeat_interval_ms, "_trace": ["emulator"]}, "s": None, "t": None})
+        await conn.send(
+            {
+                "op": HELLO,
+                "d": {"heartbeat_interval": self.core.settings.heartbeat_interval_ms, "_trace": ["emulator"]},
+                "s": None,
+                "t": None,
+            }
+        )
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
@@ -150,7 +172,9 @@ class Gateway:
         for old in self.sessions:
             if old.shard == shard:
                 old.active = False  # a new IDENTIFY replaces the shard's old session
-        session = Session(secrets.token_hex(16), data, (int(shard[0]), int(shard[1])), int(data["intents"]), connection=conn)
+        session = Session(
+            secrets.token_hex(16), data, (int(shard[0]), int(shard[1])), int(data["intents"]), connection=conn
+        )
         conn.session = session
         self.sessions.append(session)
         world = self.core.world
@@ -179,7 +203,9 @@ class Gateway:
         self.core.signal.notify()
 
     async def _resume(self, conn: Connection, data: dict[str, Any]) -> None:
-        session = next((s for s in self.sessions if s.session_id == data.get("session_id") and s.active), None)
+        session = next(
+            (s for s in self.sessions if s.session_id == data.get("session_id") and s.active), None
+        )
         if session is None or data.get("token") != self.core.settings.token:
             await conn.send({"op": INVALID_SESSION, "d": False, "s": None, "t": None})
             return
@@ -197,7 +223,14 @@ class Gateway:
             return
         world = self.core.world
         members = [world.guild.member_payload(world.users[uid]) for uid in world.guild.member_roles]
-        chunk = {"guild_id": str(world.guild.id), "members": members, "chunk_index": 0, "chunk_count": 1, "not_found": [], "nonce": data.get("nonce")}
+        chunk = {
+            "guild_id": str(world.guild.id),
+            "members": members,
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [],
+            "nonce": data.get("nonce"),
+        }
         await self._send_event(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
 
     async def _send_event(self, session: Session, event: str, data: dict[str, Any]) -> None:
@@ -207,7 +240,15 @@ class Gateway:
         if session.connection is not None:
             await session.connection.send(payload)
 
-    async def dispatch(self, event: str, data: dict[str, Any], *, guild_id: int | None = None, intent: int | None = None, content_intent: bool = False) -> int:
+    async def dispatch(
+        self,
+        event: str,
+        data: dict[str, Any],
+        *,
+        guild_id: int | None = None,
+        intent: int | None = None,
+        content_intent: bool = False,
+    ) -> int:
         """Send an event to each active session that handles the guild and has the intent; returns how many."""
         count = 0
         for session in [s for s in self.sessions if s.active and s.handles(guild_id)]:
@@ -215,7 +256,10 @@ class Gateway:
                 continue
             payload = data
             if content_intent and not session.intents & (1 << 15):
-                payload = {k: ([] if isinstance(v, list) else "") if k in CONTENT_FIELDS else v for k, v in data.items()}
+                payload = {
+                    k: ([] if isinstance(v, list) else "") if k in CONTENT_FIELDS else v
+                    for k, v in data.items()
+                }
             await self._send_event(session, event, payload)
             count += 1
         return count

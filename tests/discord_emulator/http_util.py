@@ -107,7 +107,11 @@ async def _read_multipart(request: web.Request) -> Body:
         if name == "payload_json":
             payload = json.loads(await part.text())
         elif match:
-            files.append(UploadedFile(int(match.group(1)), part.filename or f"file{match.group(1)}", bytes(await part.read())))
+            files.append(
+                UploadedFile(
+                    int(match.group(1)), part.filename or f"file{match.group(1)}", bytes(await part.read())
+                )
+            )
         else:
             await part.read()  # Discord ignores unknown fields; drain them
     return Body(payload, tuple(files))

@@ -11,7 +11,20 @@ import copy
 import secrets
 from typing import Any
 
-from .commands import ATTACHMENT, BOOLEAN, CHANNEL, CHAT_INPUT, INTEGER, MENTIONABLE, NUMBER, ROLE, STRING, SUB_COMMAND, SUB_COMMAND_GROUP, USER
+from .commands import (
+    ATTACHMENT,
+    BOOLEAN,
+    CHANNEL,
+    CHAT_INPUT,
+    INTEGER,
+    MENTIONABLE,
+    NUMBER,
+    ROLE,
+    STRING,
+    SUB_COMMAND,
+    SUB_COMMAND_GROUP,
+    USER,
+)
 from .core import DiscordCore
 from .messages import attachment_object
 from .records import CdnFile, walk_components
@@ -20,7 +33,15 @@ from .world import Channel, Role, User
 Resolved = dict[str, dict[str, Any]]
 
 
-def interaction_payload(core: DiscordCore, *, type: int, user: User, channel: Channel, data: dict[str, Any], message: dict[str, Any] | None = None) -> dict[str, Any]:
+def interaction_payload(
+    core: DiscordCore,
+    *,
+    type: int,
+    user: User,
+    channel: Channel,
+    data: dict[str, Any],
+    message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The common part of every interaction, in a guild channel or a DM."""
     world = core.world
     payload: dict[str, Any] = {
@@ -48,23 +69,30 @@ def interaction_payload(core: DiscordCore, *, type: int, user: User, channel: Ch
             context=0,
         )
     else:
-        payload.update(user=user.payload(), authorizing_integration_owners={"0": "0", "1": str(user.id)}, context=1)
+        payload.update(
+            user=user.payload(), authorizing_integration_owners={"0": "0", "1": str(user.id)}, context=1
+        )
     if message is not None:
         payload["message"] = copy.deepcopy(message)
     return payload
 
 
-def slash_data(core: DiscordCore, name: str, options: dict[str, Any], guild_id: int | None, validate: bool) -> dict[str, Any]:
+def slash_data(
+    core: DiscordCore, name: str, options: dict[str, Any], guild_id: int | None, validate: bool
+) -> dict[str, Any]:
     """`data` of a chat-input command; `name` may name a subcommand ("remix clip")."""
     words = name.split()
     command = core.commands.get(words[0], CHAT_INPUT, guild_id)
     if command is None:
-        synced = [c["name"] for c in core.commands.list(None) + core.commands.list(guild_id)]
+        synced = [c["name"] for c in core.commands.synced(None) + core.commands.synced(guild_id)]
         raise ValueError(f"/{words[0]} is not a synced command (synced: {synced})")
     path: list[dict[str, Any]] = []
     definitions = command.get("options") or []
     for word in words[1:]:
-        sub = next((o for o in definitions if o["name"] == word and o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)), None)
+        sub = next(
+            (o for o in definitions if o["name"] == word and o["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP)),
+            None,
+        )
         if sub is None:
             raise ValueError(f"/{name}: no subcommand {word!r}")
         path.append(sub)
@@ -73,7 +101,12 @@ def slash_data(core: DiscordCore, name: str, options: dict[str, Any], guild_id: 
     values = _options(core, definitions, options, resolved, validate, f"/{name}")
     for sub in reversed(path):
         values = [{"name": sub["name"], "type": sub["type"], "options": values}]
-    data: dict[str, Any] = {"id": command["id"], "name": command["name"], "type": CHAT_INPUT, "options": values}
+    data: dict[str, Any] = {
+        "id": command["id"],
+        "name": command["name"],
+        "type": CHAT_INPUT,
+        "options": values,
+    }
     if resolved:
         data["resolved"] = resolved
     if "guild_id" in command:
@@ -81,7 +114,14 @@ def slash_data(core: DiscordCore, name: str, options: dict[str, Any], guild_id: 
     return data
 
 
-def _options(core: DiscordCore, definitions: list[dict[str, Any]], given: dict[str, Any], resolved: Resolved, validate: bool, where: str) -> list[dict[str, Any]]:
+def _options(
+    core: DiscordCore,
+    definitions: list[dict[str, Any]],
+    given: dict[str, Any],
+    resolved: Resolved,
+    validate: bool,
+    where: str,
+) -> list[dict[str, Any]]:
     by_name = {d["name"]: d for d in definitions}
     unknown = set(given) - set(by_name)
     if unknown:
@@ -90,10 +130,15 @@ def _options(core: DiscordCore, definitions: list[dict[str, Any]], given: dict[s
         missing = [d["name"] for d in definitions if d.get("required") and d["name"] not in given]
         if missing:
             raise ValueError(f"{where}: required option(s) missing: {missing}")
-    return [_option(core, by_name[key], value, resolved, validate, f"{where} {key}") for key, value in given.items()]
+    return [
+        _option(core, by_name[key], value, resolved, validate, f"{where} {key}")
+        for key, value in given.items()
+    ]
 
 
-def _option(core: DiscordCore, d: dict[str, Any], value: Any, resolved: Resolved, validate: bool, where: str) -> dict[str, Any]:
+def _option(
+    core: DiscordCore, d: dict[str, Any], value: Any, resolved: Resolved, validate: bool, where: str
+) -> dict[str, Any]:
     otype = d["type"]
     if otype in (STRING, INTEGER, NUMBER, BOOLEAN):
         if validate:
@@ -104,7 +149,13 @@ def _option(core: DiscordCore, d: dict[str, Any], value: Any, resolved: Resolved
             raise ValueError(f"{where}: pass the CdnFile from Emulator.upload_attachment()")
         resolved.setdefault("attachments", {})[str(value.id)] = attachment_object(value, ephemeral=True)
         return {"name": d["name"], "type": otype, "value": str(value.id)}
-    expected = {USER: (User,), ROLE: (Role,), CHANNEL: (Channel,), MENTIONABLE: (User, Role)}[otype]
+    kinds: dict[int, tuple[type, ...]] = {
+        USER: (User,),
+        ROLE: (Role,),
+        CHANNEL: (Channel,),
+        MENTIONABLE: (User, Role),
+    }
+    expected = kinds[otype]
     if validate and not isinstance(value, expected):
         raise ValueError(f"{where}: expected {' or '.join(t.__name__ for t in expected)}, got {value!r}")
     snowflake = _resolve(core, value, resolved, where)
@@ -113,7 +164,13 @@ def _option(core: DiscordCore, d: dict[str, Any], value: Any, resolved: Resolved
 
 def _check_value(d: dict[str, Any], value: Any, where: str) -> None:
     otype = d["type"]
-    expected = {STRING: str, INTEGER: int, NUMBER: (int, float), BOOLEAN: bool}[otype]
+    types: dict[int, tuple[type, ...]] = {
+        STRING: (str,),
+        INTEGER: (int,),
+        NUMBER: (int, float),
+        BOOLEAN: (bool,),
+    }
+    expected = types[otype]
     if not isinstance(value, expected) or (otype in (INTEGER, NUMBER) and isinstance(value, bool)):
         raise ValueError(f"{where}: {value!r} is not a valid {expected}")
     choices = d.get("choices")
@@ -122,8 +179,11 @@ def _check_value(d: dict[str, Any], value: Any, where: str) -> None:
     low, high = d.get("min_value"), d.get("max_value")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{where}: {value!r} is outside [{low}, {high}]")
-    if otype == STRING and not d.get("min_length", 0) <= len(value) <= d.get("max_length", 6000):
-        raise ValueError(f"{where}: length {len(value)} is outside [{d.get('min_length', 0)}, {d.get('max_length', 6000)}]")
+    length = len(str(value))
+    if otype == STRING and not d.get("min_length", 0) <= length <= d.get("max_length", 6000):
+        raise ValueError(
+            f"{where}: length {length} is outside [{d.get('min_length', 0)}, {d.get('max_length', 6000)}]"
+        )
 
 
 def _resolve(core: DiscordCore, value: Any, resolved: Resolved, where: str) -> str:
@@ -143,12 +203,18 @@ def _resolve(core: DiscordCore, value: Any, resolved: Resolved, where: str) -> s
         perms = str(world.permissions_in(world.people[0].id, value))
         resolved.setdefault("channels", {})[str(value.id)] = {**value.payload(), "permissions": perms}
         return str(value.id)
-    raise ValueError(f"{where}: cannot resolve {value!r} (pass a User, Role or Channel from the emulator's world)")
+    raise ValueError(
+        f"{where}: cannot resolve {value!r} (pass a User, Role or Channel from the emulator's world)"
+    )
 
 
-def component_data(message: dict[str, Any], custom_id: str, values: list[str] | None, validate: bool) -> dict[str, Any]:
+def component_data(
+    message: dict[str, Any], custom_id: str, values: list[str] | None, validate: bool
+) -> dict[str, Any]:
     """`data` of a button press (values None) or a select."""
-    component = next((c for c in walk_components(message.get("components", [])) if c.get("custom_id") == custom_id), None)
+    component = next(
+        (c for c in walk_components(message.get("components", [])) if c.get("custom_id") == custom_id), None
+    )
     if component is None:
         ids = [c["custom_id"] for c in walk_components(message.get("components", [])) if "custom_id" in c]
         raise ValueError(f"message {message['id']} has no component {custom_id!r} (it has {ids})")

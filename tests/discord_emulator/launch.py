@@ -36,9 +36,13 @@ class _BlockImports(importlib.abc.MetaPathFinder):
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if any(fullname == n or fullname.startswith(n + ".") for n in self.names):
-            raise ModuleNotFoundError(f"No module named {fullname!r} (blocked by the emulator launcher)", name=fullname)
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r} (blocked by the emulator launcher)", name=fullname
+            )
         return None
 
 
@@ -77,13 +81,21 @@ def discord_pointed_at(rest_url: str, gateway_url: str) -> Iterator[None]:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The launcher's own options; everything after `--` goes to the program."""
-    parser = argparse.ArgumentParser(prog="python -m tests.discord_emulator.launch", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.discord_emulator.launch", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--rest", required=True, help="REST base, e.g. http://127.0.0.1:PORT/api/v10")
     parser.add_argument("--gateway", required=True, help="gateway URL, e.g. ws://127.0.0.1:PORT/")
-    parser.add_argument("--without-zstd", action="store_true", help="hide zstandard so the client uses zlib-stream")
+    parser.add_argument(
+        "--without-zstd", action="store_true", help="hide zstandard so the client uses zlib-stream"
+    )
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("--call", metavar="MODULE:FUNCTION", help="call FUNCTION(args) instead of the Cadenza bot")
-    target.add_argument("--module", metavar="MODULE", help="run MODULE as __main__ instead of the Cadenza bot")
+    target.add_argument(
+        "--call", metavar="MODULE:FUNCTION", help="call FUNCTION(args) instead of the Cadenza bot"
+    )
+    target.add_argument(
+        "--module", metavar="MODULE", help="run MODULE as __main__ instead of the Cadenza bot"
+    )
     parser.add_argument("args", nargs=argparse.REMAINDER, help="-- then the program's arguments")
     ns = parser.parse_args(list(argv))
     ns.args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args

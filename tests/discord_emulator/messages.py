@@ -23,7 +23,12 @@ StoreFile = Callable[[UploadedFile, dict[str, Any]], CdnFile]
 
 def form_error(where: str, message: str) -> DiscordError:
     """400 Invalid Form Body naming the field."""
-    return DiscordError(400, INVALID_FORM_BODY, "Invalid Form Body", {where: {"_errors": [{"code": "BASE_TYPE_INVALID", "message": message}]}})
+    return DiscordError(
+        400,
+        INVALID_FORM_BODY,
+        "Invalid Form Body",
+        {where: {"_errors": [{"code": "BASE_TYPE_INVALID", "message": message}]}},
+    )
 
 
 def check_message(data: dict[str, Any], *, has_files: bool, editing: bool = False) -> None:
@@ -38,7 +43,14 @@ def check_message(data: dict[str, Any], *, has_files: bool, editing: bool = Fals
     if total > 6000:
         raise form_error("embeds", "Embed size exceeds maximum size of 6000")
     check_components(data.get("components") or [], v2=bool(int(data.get("flags") or 0) & COMPONENTS_V2))
-    if not editing and not (content or embeds or has_files or data.get("components") or data.get("sticker_ids") or data.get("poll")):
+    if not editing and not (
+        content
+        or embeds
+        or has_files
+        or data.get("components")
+        or data.get("sticker_ids")
+        or data.get("poll")
+    ):
         raise DiscordError(400, EMPTY_MESSAGE, "Cannot send an empty message")
 
 
@@ -57,10 +69,26 @@ def check_components(components: list[dict[str, Any]], *, v2: bool) -> None:
         if c.get("type") == 2 and len(c.get("label") or "") > 80:
             raise form_error("label", "Must be 80 or fewer in length.")
     if len(custom_ids) != len(set(custom_ids)):
-        raise DiscordError(400, INVALID_FORM_BODY, "Invalid Form Body", {"components": {"_errors": [{"code": "COMPONENT_CUSTOM_ID_DUPLICATED", "message": "Component custom id cannot be duplicated"}]}})
+        raise DiscordError(
+            400,
+            INVALID_FORM_BODY,
+            "Invalid Form Body",
+            {
+                "components": {
+                    "_errors": [
+                        {
+                            "code": "COMPONENT_CUSTOM_ID_DUPLICATED",
+                            "message": "Component custom id cannot be duplicated",
+                        }
+                    ]
+                }
+            },
+        )
 
 
-def new_attachments(data: dict[str, Any], files: Sequence[UploadedFile], store: StoreFile) -> tuple[list[dict[str, Any]], list[CdnFile]]:
+def new_attachments(
+    data: dict[str, Any], files: Sequence[UploadedFile], store: StoreFile
+) -> tuple[list[dict[str, Any]], list[CdnFile]]:
     """Store the uploaded files (named by their `attachments` entries) and return their objects."""
     described = {str(a.get("id")): a for a in data.get("attachments") or [] if isinstance(a, dict)}
     objects, sent = [], []

@@ -58,9 +58,17 @@ class BotProcess:
     async def start(self) -> None:
         """Start the process (returns at once; wait on the emulator for the handshake)."""
         path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        env = {**os.environ, **self.emulator.bot_env(), "PYTHONPATH": path, "PYTHONUNBUFFERED": "1", **self.env}
+        env = {
+            **os.environ,
+            **self.emulator.bot_env(),
+            "PYTHONPATH": path,
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop(); the child writes to it
-        self.proc = await asyncio.create_subprocess_exec(*self.command(), stdout=self._log, stderr=asyncio.subprocess.STDOUT, cwd=REPO_ROOT, env=env)
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.command(), stdout=self._log, stderr=asyncio.subprocess.STDOUT, cwd=REPO_ROOT, env=env
+        )
         self.emulator.signal.aborts.append(self._exit_reason)
         self._watcher = asyncio.create_task(self._watch())
 
@@ -72,7 +80,9 @@ class BotProcess:
     def _exit_reason(self) -> str | None:
         if self.proc is None or self.proc.returncode is None or self._stopping:
             return None
-        return f"the bot process exited with status {self.proc.returncode}; its output ends:\n{self.log_tail()}"
+        return (
+            f"the bot process exited with status {self.proc.returncode}; its output ends:\n{self.log_tail()}"
+        )
 
     @property
     def returncode(self) -> int | None:

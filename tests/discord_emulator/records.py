@@ -109,7 +109,10 @@ class Reply:
     @property
     def deferred(self) -> bool:
         """Whether this callback deferred (type 5 "thinking", or 6 deferred update)."""
-        return self.callback_type in (CallbackType.DEFERRED_CHANNEL_MESSAGE, CallbackType.DEFERRED_UPDATE_MESSAGE)
+        return self.callback_type in (
+            CallbackType.DEFERRED_CHANNEL_MESSAGE,
+            CallbackType.DEFERRED_UPDATE_MESSAGE,
+        )
 
     @property
     def modal(self) -> dict[str, Any] | None:
@@ -252,24 +255,40 @@ class InteractionTrace:
 
     async def response(self, timeout: float = 10.0) -> Reply:
         """The initial response (callback), once it arrives."""
-        return await self.signal.wait_for(lambda: self.callback, timeout, f"the initial response to interaction {self.id}")
+        return await self.signal.wait_for(
+            lambda: self.callback, timeout, f"the initial response to interaction {self.id}"
+        )
 
     async def followup(self, index: int = 0, timeout: float = 10.0) -> Reply:
         """The index-th followup message."""
         return await self.signal.wait_for(
-            lambda: self.followups[index] if len(self.followups) > index else None, timeout, f"followup #{index} of interaction {self.id}"
+            lambda: self.followups[index] if len(self.followups) > index else None,
+            timeout,
+            f"followup #{index} of interaction {self.id}",
         )
 
     async def edit(self, index: int = 0, timeout: float = 10.0) -> Reply:
         """The index-th edit of the original response (or of a followup) through the token."""
         return await self.signal.wait_for(
-            lambda: self.edits[index] if len(self.edits) > index else None, timeout, f"edit #{index} of interaction {self.id}"
+            lambda: self.edits[index] if len(self.edits) > index else None,
+            timeout,
+            f"edit #{index} of interaction {self.id}",
         )
 
-    async def reply(self, where: Callable[[Reply], bool], timeout: float = 10.0, what: str = "a matching reply") -> Reply:
+    async def reply(
+        self, where: Callable[[Reply], bool], timeout: float = 10.0, what: str = "a matching reply"
+    ) -> Reply:
         """The first reply (callback, followup or edit) for which `where` is true."""
-        return await self.signal.wait_for(lambda: next((r for r in self.replies if where(r)), None), timeout, f"{what} to interaction {self.id}")
+        return await self.signal.wait_for(
+            lambda: next((r for r in self.replies if where(r)), None),
+            timeout,
+            f"{what} to interaction {self.id}",
+        )
 
     async def refusal(self, timeout: float = 10.0) -> Refusal:
         """The first request about this interaction that the emulator refused."""
-        return await self.signal.wait_for(lambda: self.refusals[0] if self.refusals else None, timeout, f"a refused request for interaction {self.id}")
+        return await self.signal.wait_for(
+            lambda: self.refusals[0] if self.refusals else None,
+            timeout,
+            f"a refused request for interaction {self.id}",
+        )

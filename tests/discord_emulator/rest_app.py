@@ -12,7 +12,9 @@ from .world import APP_FLAGS
 async def current_user(request: web.Request) -> web.Response:
     """GET /users/@me: the bot user (discord.py's static_login)."""
     world = request.app[CORE].world
-    return json_response({**world.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0, "locale": "en-US"})
+    return json_response(
+        {**world.bot.payload(), "verified": True, "mfa_enabled": False, "flags": 0, "locale": "en-US"}
+    )
 
 
 async def application_info(request: web.Request) -> web.Response:
@@ -70,7 +72,7 @@ def _scope(request: web.Request) -> int | None:
 
 async def list_commands(request: web.Request) -> web.Response:
     """GET .../commands."""
-    return json_response(request.app[CORE].commands.list(_scope(request)))
+    return json_response(request.app[CORE].commands.synced(_scope(request)))
 
 
 async def overwrite_commands(request: web.Request) -> web.Response:
@@ -97,7 +99,7 @@ async def get_command(request: web.Request) -> web.Response:
     """GET .../commands/{id}."""
     scope = _scope(request)
     command_id = request.match_info["command_id"]
-    for command in request.app[CORE].commands.list(scope):
+    for command in request.app[CORE].commands.synced(scope):
         if command["id"] == command_id:
             return json_response(command)
     raise DiscordError(404, 10063, "Unknown application command")

@@ -56,11 +56,21 @@ async def send_message(request: web.Request) -> web.Response:
     reference = data.get("message_reference")
     if reference:
         referenced = core.message_or_404(int(reference["message_id"]))
-        extra = {"message_reference": {"type": 0, "message_id": referenced["id"], "channel_id": referenced["channel_id"]}, "referenced_message": referenced, "type": 19}
+        extra = {
+            "message_reference": {
+                "type": 0,
+                "message_id": referenced["id"],
+                "channel_id": referenced["channel_id"],
+            },
+            "referenced_message": referenced,
+            "type": 19,
+        }
     if data.get("embeds") and not core.world.permissions_in(core.world.bot.id, channel) & EMBED_LINKS:
         data = {**data, "embeds": []}  # Discord drops embeds silently without Embed Links
     flags = int(data.get("flags") or 0) & CHANNEL_FLAGS
-    message, sent = await core.create_message(channel, core.world.bot, data, body.files, flags=flags, extra=extra)
+    message, sent = await core.create_message(
+        channel, core.world.bot, data, body.files, flags=flags, extra=extra
+    )
     core.record_reply(Reply(ReplyKind.CHANNEL_MESSAGE, data, message, tuple(sent)))
     return json_response(message)
 
@@ -75,7 +85,11 @@ async def history(request: web.Request) -> web.Response:
     core = request.app[CORE]
     channel = _channel(request)
     limit = min(int(request.query.get("limit", 50)), 100)
-    found = [m for mid, m in core.messages.items() if int(m["channel_id"]) == channel.id and mid not in core.ephemeral_ids]
+    found = [
+        m
+        for mid, m in core.messages.items()
+        if int(m["channel_id"]) == channel.id and mid not in core.ephemeral_ids
+    ]
     return json_response(sorted(found, key=lambda m: int(m["id"]), reverse=True)[:limit])
 
 
@@ -100,12 +114,25 @@ async def delete_message(request: web.Request) -> web.Response:
     return no_content()
 
 
-async def _new_thread(core: DiscordCore, parent: Channel, name: str, type: int, thread_id: int | None = None) -> Channel:
+async def _new_thread(
+    core: DiscordCore, parent: Channel, name: str, type: int, thread_id: int | None = None
+) -> Channel:
     if parent.is_thread or parent.guild_id is None:
         raise DiscordError(400, 50024, "Cannot execute action on this channel type")
     core.require(parent, CREATE_PUBLIC_THREADS, "Create Public Threads")
     if not 1 <= len(name) <= 100:
-        raise DiscordError(400, 50035, "Invalid Form Body", {"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length."}]}})
+        raise DiscordError(
+            400,
+            50035,
+            "Invalid Form Body",
+            {
+                "name": {
+                    "_errors": [
+                        {"code": "BASE_TYPE_BAD_LENGTH", "message": "Must be between 1 and 100 in length."}
+                    ]
+                }
+            },
+        )
     thread = core.world.add_channel(name, type=type, parent_id=parent.id, owner_id=core.world.bot.id)
     if thread_id is not None:  # a thread started from a message has the message's id
         del core.world.channels[thread.id]
@@ -127,7 +154,9 @@ async def thread_from_message(request: web.Request) -> web.Response:
     if int(message["id"]) in core.world.channels:
         raise DiscordError(400, 160004, "A thread has already been created for this message")
     data = body.payload or {}
-    thread = await _new_thread(core, parent, str(data.get("name", "")), PUBLIC_THREAD, thread_id=int(message["id"]))
+    thread = await _new_thread(
+        core, parent, str(data.get("name", "")), PUBLIC_THREAD, thread_id=int(message["id"])
+    )
     message["thread"] = thread.payload()
     message["flags"] = int(message.get("flags", 0)) | HAS_THREAD
     return json_response(thread.payload(), status=201)
@@ -141,7 +170,12 @@ async def thread_without_message(request: web.Request) -> web.Response:
     data = body.payload or {}
     kind = int(data.get("type", PRIVATE_THREAD))
     if kind not in (PUBLIC_THREAD, PRIVATE_THREAD):
-        raise DiscordError(400, 50035, "Invalid Form Body", {"type": {"_errors": [{"code": "BASE_TYPE_CHOICES", "message": "Value must be 11 or 12."}]}})
+        raise DiscordError(
+            400,
+            50035,
+            "Invalid Form Body",
+            {"type": {"_errors": [{"code": "BASE_TYPE_CHOICES", "message": "Value must be 11 or 12."}]}},
+        )
     thread = await _new_thread(core, parent, str(data.get("name", "")), kind)
     return json_response(thread.payload(), status=201)
 
@@ -200,13 +234,21 @@ async def get_guild(request: web.Request) -> web.Response:
     if int(request.match_info["guild_id"]) != core.world.guild.id:
         raise DiscordError(404, 10004, "Unknown Guild")
     data = core.world.guild_payload()
-    return json_response({k: v for k, v in data.items() if k not in ("members", "channels", "threads", "presences", "voice_states")})
+    return json_response(
+        {
+            k: v
+            for k, v in data.items()
+            if k not in ("members", "channels", "threads", "presences", "voice_states")
+        }
+    )
 
 
 async def guild_channels(request: web.Request) -> web.Response:
     """GET /guilds/{id}/channels."""
     world = request.app[CORE].world
-    return json_response([c.payload() for c in world.channels.values() if c.guild_id == world.guild.id and not c.is_thread])
+    return json_response(
+        [c.payload() for c in world.channels.values() if c.guild_id == world.guild.id and not c.is_thread]
+    )
 
 
 async def guild_member(request: web.Request) -> web.Response:

@@ -16,7 +16,13 @@ from .core import CORE, DiscordCore
 from .http_util import DiscordError, UploadedFile, json_response, no_content, read_body
 from .messages import SETTABLE_FLAGS, check_message, form_error
 from .records import LOADING, CallbackType, InteractionTrace, Reply, ReplyKind
-from .settings import ALREADY_ACKNOWLEDGED, INVALID_WEBHOOK_TOKEN, UNKNOWN_INTERACTION, UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK
+from .settings import (
+    ALREADY_ACKNOWLEDGED,
+    INVALID_WEBHOOK_TOKEN,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_MESSAGE,
+    UNKNOWN_WEBHOOK,
+)
 
 APPLICATION_COMMAND, COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 
@@ -32,11 +38,22 @@ def _message_extra(core: DiscordCore, trace: InteractionTrace) -> dict[str, Any]
     command_type = (trace.payload.get("data") or {}).get("type", 1)
     message_type = (20 if command_type == 1 else 23) if itype == APPLICATION_COMMAND else 0
     app = str(core.world.application_id)
-    metadata = {"id": str(trace.id), "type": itype, "user": user, "authorizing_integration_owners": {"0": str(core.world.guild.id)}}
+    metadata = {
+        "id": str(trace.id),
+        "type": itype,
+        "user": user,
+        "authorizing_integration_owners": {"0": str(core.world.guild.id)},
+    }
     return {"webhook_id": app, "application_id": app, "type": message_type, "interaction_metadata": metadata}
 
 
-async def _respond(core: DiscordCore, trace: InteractionTrace, kind: CallbackType, data: dict[str, Any], files: tuple[UploadedFile, ...]) -> dict[str, Any] | None:
+async def _respond(
+    core: DiscordCore,
+    trace: InteractionTrace,
+    kind: CallbackType,
+    data: dict[str, Any],
+    files: tuple[UploadedFile, ...],
+) -> dict[str, Any] | None:
     """Carry out one callback; returns the message it created or changed, if any."""
     itype = trace.payload["type"]
     channel = core.world.channels[int(trace.payload["channel_id"])]
@@ -45,8 +62,20 @@ async def _respond(core: DiscordCore, trace: InteractionTrace, kind: CallbackTyp
         if itype == AUTOCOMPLETE:
             raise form_error("type", "Autocomplete interactions can only be answered with choices.")
         loading = kind is CallbackType.DEFERRED_CHANNEL_MESSAGE
-        flags = (int(data.get("flags") or 0) & 64) | LOADING if loading else int(data.get("flags") or 0) & SETTABLE_FLAGS
-        message, sent = await core.create_message(channel, core.world.bot, {} if loading else data, files, flags=flags, extra=_message_extra(core, trace), check=not loading)
+        flags = (
+            (int(data.get("flags") or 0) & 64) | LOADING
+            if loading
+            else int(data.get("flags") or 0) & SETTABLE_FLAGS
+        )
+        message, sent = await core.create_message(
+            channel,
+            core.world.bot,
+            {} if loading else data,
+            files,
+            flags=flags,
+            extra=_message_extra(core, trace),
+            check=not loading,
+        )
         trace.original_message_id = int(message["id"])
         core.message_tokens[int(message["id"])] = trace.token
         return {"message": message, "files": sent}
@@ -69,7 +98,9 @@ async def _respond(core: DiscordCore, trace: InteractionTrace, kind: CallbackTyp
     return None
 
 
-def _callback_json(trace: InteractionTrace, kind: CallbackType, message: dict[str, Any] | None) -> dict[str, Any]:
+def _callback_json(
+    trace: InteractionTrace, kind: CallbackType, message: dict[str, Any] | None
+) -> dict[str, Any]:
     """The `with_response` body: the interaction callback object and the resource."""
     interaction: dict[str, Any] = {"id": str(trace.id), "type": trace.payload["type"]}
     result: dict[str, Any] = {"interaction": interaction}
@@ -145,7 +176,9 @@ async def followup(request: web.Request) -> web.Response:
         channel_id = int(request.query.get("thread_id") or trace.payload["channel_id"])
         channel = core.channel_or_404(channel_id)
         flags = int(data.get("flags") or 0) & SETTABLE_FLAGS
-        message, sent = await core.create_message(channel, core.world.bot, data, body.files, flags=flags, extra=_message_extra(core, trace))
+        message, sent = await core.create_message(
+            channel, core.world.bot, data, body.files, flags=flags, extra=_message_extra(core, trace)
+        )
         core.message_tokens[int(message["id"])] = trace.token
     core.record_reply(Reply(ReplyKind.FOLLOWUP, data, message, tuple(sent)), trace)
     return json_response(message) if _truthy(request.query.get("wait")) else no_content()

@@ -56,7 +56,11 @@ async def discord_rules(request: web.Request, handler: Handler) -> web.StreamRes
         log.exception("emulator handler failed for %s %s", request.method, request.path)
         response = json_response({"message": "500: Internal Server Error", "code": 0}, status=500)
     response.headers.update(ratelimit_headers(request.method, route))
-    core.requests.append(RecordedRequest(request.method, request.path, dict(request.query), request.get("json"), response.status))
+    core.requests.append(
+        RecordedRequest(
+            request.method, request.path, dict(request.query), request.get("json"), response.status
+        )
+    )
     core.signal.notify()
     return response
 
@@ -65,7 +69,11 @@ async def unknown_route(request: web.Request) -> web.Response:
     """Anything not emulated: recorded (Emulator.unknown_requests) and answered 404 like Discord."""
     core = request.app[CORE]
     body = await request.read()
-    core.unknown_requests.append(RecordedRequest(request.method, request.path, dict(request.query), body[:2000].decode(errors="replace"), 404))
+    core.unknown_requests.append(
+        RecordedRequest(
+            request.method, request.path, dict(request.query), body[:2000].decode(errors="replace"), 404
+        )
+    )
     core.signal.notify()
     log.warning("emulator: unknown route %s %s", request.method, request.path)
     return json_response({"message": "404: Not Found", "code": 0}, status=404)
@@ -74,8 +82,16 @@ async def unknown_route(request: web.Request) -> web.Response:
 async def cdn_file(request: web.Request) -> web.Response:
     """GET /attachments/{channel_id}/{attachment_id}/{filename}: the stored bytes."""
     core = request.app[CORE]
-    stored = core.files.get(int(request.match_info["attachment_id"])) if request.match_info["attachment_id"].isdigit() else None
-    if stored is None or str(request.match_info["channel_id"]) not in stored.url or stored.filename != request.match_info["filename"]:
+    stored = (
+        core.files.get(int(request.match_info["attachment_id"]))
+        if request.match_info["attachment_id"].isdigit()
+        else None
+    )
+    if (
+        stored is None
+        or str(request.match_info["channel_id"]) not in stored.url
+        or stored.filename != request.match_info["filename"]
+    ):
         return web.Response(status=404, text="Not Found")
     return web.Response(body=stored.data, headers={"Content-Type": stored.content_type})
 

@@ -138,7 +138,13 @@ class Channel:
         """The channel (or thread) object."""
         last = None if self.last_message_id is None else str(self.last_message_id)
         if self.type == DM:
-            return {"id": str(self.id), "type": DM, "last_message_id": last, "recipients": [u.payload() for u in self.recipients], "flags": 0}
+            return {
+                "id": str(self.id),
+                "type": DM,
+                "last_message_id": last,
+                "recipients": [u.payload() for u in self.recipients],
+                "flags": 0,
+            }
         data: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
@@ -165,7 +171,9 @@ class Channel:
                 },
             )
         else:
-            data.update(position=self.position, permission_overwrites=[], parent_id=None, topic=None, nsfw=False)
+            data.update(
+                position=self.position, permission_overwrites=[], parent_id=None, topic=None, nsfw=False
+            )
         return data
 
 
@@ -242,7 +250,15 @@ class World:
         self.guild.member_roles[user.id] = []
         return user
 
-    def add_channel(self, name: str, *, type: int = TEXT, parent_id: int | None = None, owner_id: int | None = None, position: int = 0) -> Channel:
+    def add_channel(
+        self,
+        name: str,
+        *,
+        type: int = TEXT,
+        parent_id: int | None = None,
+        owner_id: int | None = None,
+        position: int = 0,
+    ) -> Channel:
         """A new channel or thread in the guild."""
         channel = Channel(self.ids.next(), name, type, self.guild.id, parent_id, owner_id, position)
         self.channels[channel.id] = channel
@@ -274,7 +290,14 @@ class World:
     def permissions_in(self, user_id: int, channel: Channel) -> int:
         """A user's permissions in a channel (DMs allow messages, files and embeds)."""
         if channel.guild_id is None:
-            return VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
+            return (
+                VIEW_CHANNEL
+                | SEND_MESSAGES
+                | EMBED_LINKS
+                | ATTACH_FILES
+                | READ_MESSAGE_HISTORY
+                | ADD_REACTIONS
+            )
         return self.guild.permissions_of(user_id)
 
     def guild_payload(self) -> dict[str, Any]:
