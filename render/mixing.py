@@ -133,14 +133,14 @@ def master(
     if loudness <= SILENCE_LUFS:
         return audio.astype(np.float32), MixReport(SILENCE_LUFS, -np.inf, 0.0, 0.0)
     ceiling = 10 ** (ceiling_dbfs / 20)
+    threshold = ceiling * 10 ** (-0.5 / 20)  # sample peaks stay 0.5 dB under: room for inter-sample peaks
     gain_db = target_lufs - loudness
     peak = float(np.abs(audio).max()) * 10 ** (gain_db / 20)
-    overshoot_db = 20 * np.log10(peak / ceiling)
+    overshoot_db = 20 * np.log10(peak / threshold)
     if overshoot_db > max_limiting_db:  # too dynamic to reach the target cleanly: leave it quieter
         gain_db -= overshoot_db - max_limiting_db
     out = audio * np.float32(10 ** (gain_db / 20))
-    # Sample peaks 0.5 dB under the ceiling leave room for inter-sample peaks; checked below.
-    out, limited = limit(out, ceiling * 10 ** (-0.5 / 20), rate)
+    out, limited = limit(out, threshold, rate)
     tp = true_peak(out)
     if tp > ceiling:
         out *= np.float32(ceiling / tp * 0.999)

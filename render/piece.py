@@ -27,7 +27,7 @@ from render.mixing import MixReport, crossfade_join, fade_out, master, to_stereo
 from render.pianoroll import RollInfo, piano_roll_png
 from render.presets import Preset, get_preset, preset_for_genre
 from render.settings import RenderSettings
-from render.synth import Synthesizer, check_soundfont
+from render.synth import BLOCK, Synthesizer, check_soundfont
 from render.voicing import Arrangement, ChannelPlan, arrange
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,8 @@ class Renderer:
         total = int(np.ceil((arrangement.end_s + tail) * rate))
         slices = _time_slices(arrangement.channels, len(self._synths))
         jobs = []
-        for synth, (start, plans) in zip(self._synths, slices, strict=False):
+        for synth, (onset, plans) in zip(self._synths, slices, strict=False):
+            start = (int(onset * rate) // BLOCK) * BLOCK / rate  # on a synth block, as one synth would be
             end = max(float(p.notes[:, 1].max()) for p in plans if len(p.notes))
             frames = min(int(np.ceil((end + tail - start) * rate)), total - round(start * rate))
             jobs.append((synth, start, plans, frames))

@@ -24,6 +24,7 @@ from render.voicing import ChannelPlan
 log = logging.getLogger(__name__)
 
 FLUID_R3 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")  # Debian's fluid-soundfont-gm
+BLOCK = 64  # FluidSynth renders (and applies events) in blocks of this many frames
 SYNTH_GAIN = 0.4  # FluidSynth's master gain; float output cannot clip and the mixer normalises anyway
 
 
@@ -120,15 +121,19 @@ class Synthesizer:
     def render(
         self, channels: Sequence[ChannelPlan], preset: Preset, start_s: float, frames: int
     ) -> np.ndarray:
-        """Play `channels`' notes (times relative to the piece) from `start_s` for `frames` samples: (frames, 2) float32."""
+        """Play `channels`' notes (times relative to the piece) from `start_s` for `frames` samples: (frames, 2) float32.
+
+        Renders whole blocks so the next render starts on a block boundary too: events land on block
+        boundaries, and an offset left over from a previous render would shift every note of the next.
+        """
         self._setup(channels, preset)
-        out = np.zeros((frames, 2), dtype=np.float32)
+        out = np.zeros((-(-frames // BLOCK) * BLOCK, 2), dtype=np.float32)
         base = out.ctypes.data
         pos = 0
         times, kinds, chans, pitches, vels = _events(channels, start_s, self.sample_rate)
         synth = self._synth
         for k in range(len(times)):
-            target = min(int(times[k]), frames)
+            target = min(int(times[k]), len(out))
             if target > pos:
                 self._write(base, pos, target - pos)
                 pos = target
@@ -136,9 +141,9 @@ class Synthesizer:
                 synth.noteon(int(chans[k]), int(pitches[k]), int(vels[k]))
             else:
                 synth.noteoff(int(chans[k]), int(pitches[k]))
-        if frames > pos:
-            self._write(base, pos, frames - pos)
-        return out
+        if len(out) > pos:
+            self._write(base, pos, len(out) - pos)
+        return out[:frames]
 
     def _write(self, base: int, pos: int, count: int) -> None:
         ptr = base + pos * 8  # 2 float32 channels per frame, interleaved
