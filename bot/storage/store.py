@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.base import Clock, utc_now
@@ -17,6 +18,7 @@ from bot.storage.migrate import migrate_to_head
 from bot.storage.pieces import PieceStore
 from bot.storage.sessions import SessionStore
 from bot.storage.settings import StorageSettings
+from cadenza.errors import ConfigError
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -37,16 +39,22 @@ class Storage(PieceStore, JobStore, SessionStore):
     async def open(cls, url: str, settings: StorageSettings | None = None, *, clock: Clock = utc_now) -> Self:
         """Connect to `url` (postgresql://... or sqlite:///...) and migrate the schema to head.
 
-        `clock` gives "now" for timestamps and time windows (tests pass their own).
+        `clock` gives "now" for timestamps and time windows (tests pass their own). A database that
+        cannot be reached or refuses us raises ConfigError naming it (without the password).
         """
         settings = settings or StorageSettings()
         engine = create_engine(normalise_url(url), settings)
+        safe_url = engine.url.render_as_string(hide_password=True)
         try:
             applied = await migrate_to_head(engine)
+        except (OSError, DBAPIError) as e:
+            await engine.dispose()
+            reason = str(getattr(e, "orig", None) or e).splitlines()[0]
+            raise ConfigError(f"cannot open the database {safe_url}: {reason}") from e
         except BaseException:
             await engine.dispose()
             raise
-        log.info("storage open: %s", engine.url.render_as_string(hide_password=True))
+        log.info("storage open: %s", safe_url)
         return cls(engine, clock, applied)
 
     @classmethod

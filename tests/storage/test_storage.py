@@ -19,6 +19,7 @@ from bot.config import config_from_tables
 from bot.storage import JobStatus, PieceKind, Storage, StorageSettings, default_url, normalise_url
 from bot.storage.schema import metadata
 from cadenza.errors import ConfigError, NotFound
+from tests.servers import free_port
 from tests.storage.factories import SNOWFLAKE, FakeClock, add_piece
 
 MIDI = bytes(range(256)) * 40  # every byte value, as a real MIDI file may hold
@@ -90,6 +91,19 @@ def test_normalise_url_picks_the_async_driver(given: str, expected: str) -> None
 def test_normalise_url_rejects_other_databases_without_echoing_the_password() -> None:
     with pytest.raises(ConfigError, match="mysql") as error:
         normalise_url("mysql://user:s3cret@db/cadenza")
+    assert "s3cret" not in str(error.value)
+
+
+async def test_in_memory_sqlite_keeps_data_while_open() -> None:
+    async with await Storage.open("sqlite://") as storage:
+        piece = await add_piece(storage)
+        assert (await storage.lineage(piece.id))[0].id == piece.id
+
+
+async def test_open_names_an_unreachable_database_without_its_password() -> None:
+    url = f"postgresql://cadenza:s3cret@127.0.0.1:{free_port()}/cadenza"
+    with pytest.raises(ConfigError, match="cannot open the database") as error:
+        await Storage.open(url)
     assert "s3cret" not in str(error.value)
 
 
