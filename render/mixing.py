@@ -53,16 +53,24 @@ def _k_weighting(rate: int) -> np.ndarray:
 
 def integrated_loudness(audio: np.ndarray, rate: int) -> float:
     """Gated integrated loudness in LUFS of (frames, channels) audio, per ITU-R BS.1770-4."""
+    return _gated_loudness(_block_energy(audio, rate))
+
+
+def _block_energy(audio: np.ndarray, rate: int) -> np.ndarray:
+    """K-weighted mean square of each 400 ms block (75 % overlap), channels summed."""
     x = np.asarray(audio, dtype=np.float32).reshape(len(audio), -1)
     step = int(0.1 * rate)  # 400 ms blocks overlapping by 75 % = sums of four 100 ms chunks
     chunks = max(4, -(-len(x) // step))
     padded = np.zeros((x.shape[1], chunks * step), dtype=np.float32)
     padded[:, : len(x)] = x.T  # channel-first: the filter runs along contiguous memory
     weighted = signal.sosfilt(_k_weighting(rate).astype(np.float32), padded, axis=1)
-    chunk_energy = np.einsum(
-        "cij,cij->i", *(weighted.reshape(x.shape[1], chunks, step),) * 2, dtype=np.float64
-    )
-    energy = np.convolve(chunk_energy, np.ones(4), mode="valid") / (4 * step)  # channels summed (G = 1)
+    shaped = weighted.reshape(x.shape[1], chunks, step)
+    chunk_energy = np.einsum("cij,cij->i", shaped, shaped, dtype=np.float64)
+    return np.convolve(chunk_energy, np.ones(4), mode="valid") / (4 * step)
+
+
+def _gated_loudness(energy: np.ndarray) -> float:
+    """BS.1770 gating (absolute -70 LUFS, then relative -10 LU) of block energies."""
     with np.errstate(divide="ignore"):
         loud = -0.691 + 10 * np.log10(energy)
     gated = energy[loud > SILENCE_LUFS]
@@ -111,25 +119,31 @@ def _level(audio: np.ndarray) -> np.ndarray:
     return np.maximum(np.abs(audio[:, 0]), np.abs(audio[:, -1]))
 
 
-def limit(audio: np.ndarray, ceiling: float, rate: int, window_s: float = 0.005) -> tuple[np.ndarray, float]:
-    """Look-ahead peak limiter: a smooth gain never above what keeps every sample under `ceiling`."""
+def limit(
+    audio: np.ndarray, ceiling: float, rate: int, window_s: float = 0.005
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Look-ahead peak limiter: a smooth gain never above what keeps every sample under `ceiling`.
+
+    Returns the limited audio and the gain curve applied (None when nothing needed limiting).
+    """
     level = _level(audio)
     if level.max() <= ceiling:
-        return audio, 0.0
+        return audio, None
     need = np.minimum(1.0, ceiling / np.maximum(level, 1e-12)).astype(np.float32)
     w = max(1, int(window_s * rate))
     # A minimum over 2w then a w-wide average stays below `need` everywhere and has no steps.
     gain = ndimage.minimum_filter1d(need, 2 * w + 1, mode="nearest")
     gain = ndimage.uniform_filter1d(gain, w, mode="nearest")
     np.minimum(gain, need, out=gain)
-    return audio * gain[:, None], float(-20 * np.log10(gain.min()))
+    return audio * gain[:, None], gain
 
 
 def master(
     audio: np.ndarray, rate: int, target_lufs: float, ceiling_dbfs: float, max_limiting_db: float
 ) -> tuple[np.ndarray, MixReport]:
     """Normalise to `target_lufs`, limit peaks to `ceiling_dbfs` true peak, never limiting more than `max_limiting_db`."""
-    loudness = integrated_loudness(audio, rate)
+    energy = _block_energy(audio, rate)
+    loudness = _gated_loudness(energy)
     if loudness <= SILENCE_LUFS:
         return audio.astype(np.float32), MixReport(SILENCE_LUFS, -np.inf, 0.0, 0.0)
     ceiling = 10 ** (ceiling_dbfs / 20)
@@ -140,16 +154,30 @@ def master(
     if overshoot_db > max_limiting_db:  # too dynamic to reach the target cleanly: leave it quieter
         gain_db -= overshoot_db - max_limiting_db
     out = audio * np.float32(10 ** (gain_db / 20))
-    out, limited = limit(out, threshold, rate)
+    out, curve = limit(out, threshold, rate)
     tp = true_peak(out)
     if tp > ceiling:
         out *= np.float32(ceiling / tp * 0.999)
         gain_db += 20 * np.log10(ceiling / tp * 0.999)
         tp = ceiling * 0.999
-    report = MixReport(
-        integrated_loudness(out, rate), float(20 * np.log10(max(tp, 1e-12))), float(gain_db), limited
-    )
+    # The limiter's gain moves slowly against the K-filter, so the result's loudness follows from the
+    # block energies already measured (tests check it against a fresh measurement).
+    energy = energy * 10 ** (gain_db / 10)
+    limited = 0.0
+    if curve is not None:
+        energy = energy * _block_energy_of_gain(curve, rate, len(energy))
+        limited = float(-20 * np.log10(curve.min()))
+    report = MixReport(_gated_loudness(energy), float(20 * np.log10(max(tp, 1e-12))), float(gain_db), limited)
     return out, report
+
+
+def _block_energy_of_gain(curve: np.ndarray, rate: int, blocks: int) -> np.ndarray:
+    """Mean squared gain over each 400 ms block, aligned with `_block_energy`."""
+    step = int(0.1 * rate)
+    padded = np.ones(max(blocks + 3, -(-len(curve) // step)) * step, dtype=np.float64)
+    padded[: len(curve)] = curve.astype(np.float64) ** 2
+    chunk = padded.reshape(-1, step).mean(axis=1)
+    return (np.convolve(chunk, np.ones(4), mode="valid") / 4)[:blocks]
 
 
 def fade_out(audio: np.ndarray, seconds: float, rate: int) -> np.ndarray:

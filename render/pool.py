@@ -1,14 +1,16 @@
 """Renders beside the event loop: a bounded pool of workers, each with its own synthesisers.
 
-Threads are the default (measured in benchmarks/render.py): FluidSynth, LAME and most numpy calls
-release the GIL, so a thread worker uses the cores without pickling scores or loading a SoundFont
-per process. The process kind is there for hosts where Python-side work becomes the bottleneck.
+Processes are the default: in benchmarks/render.py a process pool rendered more pieces per second
+than a thread pool (the Python parts of rendering contend for one GIL), and it keeps render work
+away from the bot's event loop. Processes are spawned, not forked, because the bot process runs
+threads. Threads remain an option where memory is tight (FluidSynth and LAME release the GIL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import queue
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -51,7 +53,10 @@ class RenderPool:
         n = self.settings.workers
         if self.settings.pool_kind == "process":
             self._executor = ProcessPoolExecutor(
-                n, initializer=_init_process, initargs=(self.settings, soundfont)
+                n,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_process,
+                initargs=(self.settings, soundfont),
             )
             # Start every process now, so a broken worker fails start-up rather than the first request.
             await asyncio.gather(*(loop.run_in_executor(self._executor, _noop) for _ in range(n)))

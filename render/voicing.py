@@ -192,3 +192,31 @@ def _assign_channels(parts: Sequence[Part], preset: Preset) -> tuple[ChannelPlan
         ChannelPlan(ch, voices[ch][0], voices[ch][1], np.concatenate(collected[ch]))
         for ch in sorted(collected)
     )
+
+
+def arranged_midi(arrangement: Arrangement, source: pretty_midi.PrettyMIDI) -> pretty_midi.PrettyMIDI:
+    """The voiced piece as a MIDI file: a track per channel with its program, velocities and mixer controllers.
+
+    Tempo and metre come from `source`; players (and FluidSynth's command line) then sound like our render.
+    """
+    out = pretty_midi.PrettyMIDI(
+        resolution=source.resolution,
+        initial_tempo=float(source.get_tempo_changes()[1][0])
+        if len(source.get_tempo_changes()[1])
+        else 120.0,
+    )
+    out.time_signature_changes = list(source.time_signature_changes)
+    for plan in arrangement.channels:
+        inst = pretty_midi.Instrument(
+            plan.voice.program, is_drum=plan.is_drum, name=f"channel {plan.channel + 1}"
+        )
+        for cc, value in (
+            (7, plan.voice.volume),
+            (10, plan.voice.pan),
+            (91, plan.voice.reverb),
+            (93, plan.voice.chorus),
+        ):
+            inst.control_changes.append(pretty_midi.ControlChange(cc, value, 0.0))
+        inst.notes = [pretty_midi.Note(int(v), int(p), float(s), float(e)) for s, e, p, v in plan.notes]
+        out.instruments.append(inst)
+    return out
