@@ -118,7 +118,9 @@ def _spawn(
     user: str | None = None,
     stop_signal: int = signal.SIGTERM,
 ) -> _Process:
-    proc = subprocess.Popen(  # argv built from binaries we located; no shell
+    # argv is built from binaries we located (no shell); the preexec hook only calls prctl, which is
+    # safe between fork and exec.
+    proc = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -126,9 +128,7 @@ def _spawn(
         user=user,
         group=pwd.getpwnam(user).pw_gid if user else None,
         extra_groups=[] if user else None,
-        preexec_fn=functools.partial(
-            _die_with_parent, stop_signal
-        ),  # only calls prctl: safe between fork and exec
+        preexec_fn=functools.partial(_die_with_parent, stop_signal),
     )
     assert proc.stdout is not None
     return _Process(name, proc, _LogWatcher(proc.stdout, log_path, ready_text), stop_signal)
