@@ -13,13 +13,15 @@ from cadenza.errors import Busy, RenderFailed
 from render import RenderJob, RenderPool, RenderSettings, midi_from_bytes
 from tests.render.scores import single_track_chorale
 
+# Thread workers start in milliseconds; the spawned process kind (the default) has its own test.
+
 
 def _job(seconds: float = 4.0, **kw) -> RenderJob:  # type: ignore[no-untyped-def]
     return RenderJob(single_track_chorale(seconds=seconds), title="Pool test", genre="chorale", seed=99, **kw)
 
 
 async def test_pool_renders_mp3_and_picture() -> None:
-    async with RenderPool(RenderSettings(soundfont="builtin")) as pool:
+    async with RenderPool(RenderSettings(soundfont="builtin", pool_kind="thread")) as pool:
         piece = await pool.render(_job())
     audio, rate = soundfile.read(io.BytesIO(piece.audio))
     assert rate == 44100 and audio.shape[1] == 2
@@ -31,13 +33,13 @@ async def test_pool_renders_mp3_and_picture() -> None:
 
 
 async def test_pool_renders_concurrent_jobs() -> None:
-    async with RenderPool(RenderSettings(soundfont="builtin", workers=2)) as pool:
+    async with RenderPool(RenderSettings(soundfont="builtin", pool_kind="thread", workers=2)) as pool:
         pieces = await asyncio.wait_for(asyncio.gather(*(pool.render(_job(2.0 + i)) for i in range(4))), 120)
     assert [round(p.duration_s) for p in pieces] == [3, 4, 5, 6]
 
 
 async def test_full_queue_answers_busy() -> None:
-    async with RenderPool(RenderSettings(soundfont="builtin", workers=1, queue_limit=1)) as pool:
+    async with RenderPool(RenderSettings(soundfont="builtin", pool_kind="thread", workers=1, queue_limit=1)) as pool:
         results = await asyncio.gather(*(pool.render(_job()) for _ in range(3)), return_exceptions=True)
     assert sum(isinstance(r, Busy) for r in results) == 1
     assert sum(not isinstance(r, BaseException) for r in results) == 2
@@ -45,12 +47,12 @@ async def test_full_queue_answers_busy() -> None:
 
 async def test_render_before_start_fails_clearly() -> None:
     with pytest.raises(RenderFailed, match="not running"):
-        await RenderPool(RenderSettings(soundfont="builtin")).render(_job())
+        await RenderPool(RenderSettings(soundfont="builtin", pool_kind="thread")).render(_job())
 
 
 @pytest.mark.parametrize("audio_format", ["wav", "ogg"])
 async def test_pool_renders_other_formats(audio_format: str) -> None:
-    async with RenderPool(RenderSettings(soundfont="builtin")) as pool:
+    async with RenderPool(RenderSettings(soundfont="builtin", pool_kind="thread")) as pool:
         piece = await pool.render(_job(audio_format=audio_format))
     audio, _ = soundfile.read(io.BytesIO(piece.audio))
     assert len(audio) / 44100 == pytest.approx(piece.duration_s, abs=0.05)
@@ -60,7 +62,7 @@ async def test_continuation_joins_the_users_clip() -> None:
     clip = (0.3 * np.sin(2 * np.pi * 330 * np.arange(3 * 22050) / 22050)).astype(
         np.float32
     )  # mono, 22.05 kHz
-    async with RenderPool(RenderSettings(soundfont="builtin")) as pool:
+    async with RenderPool(RenderSettings(soundfont="builtin", pool_kind="thread")) as pool:
         piece = await pool.render(_job(6.0, primer_end_s=3.0, clip=clip, clip_rate=22050, audio_format="wav"))
     audio, rate = soundfile.read(io.BytesIO(piece.audio))
     head = audio[: rate * 2, 0]
