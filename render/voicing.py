@@ -18,6 +18,7 @@ import pretty_midi
 from render.presets import Preset, Role, Voice
 
 ONSET_TOLERANCE_S = 0.02  # notes starting this close together count as one chord
+LEGATO_S = 0.1  # a note ending this soon after another starts is overlapping legato, not held
 DRUM_CHANNEL = 9  # General MIDI percussion channel (channel 10 counted from 1)
 
 
@@ -96,15 +97,14 @@ def split_skyline(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     for g in range(len(group_starts)):
         lo, hi = bounds[g], bounds[g + 1]
         t = starts[lo] + ONSET_TOLERANCE_S
-        sounding = np.flatnonzero((starts[:lo] < t) & (notes[:lo, 1] > t))
-        # A new melody note supersedes the old one (legato overlap), likewise for the bass.
-        others_hi = notes[sounding[role[sounding] != 0], 2]
-        others_lo = notes[sounding[role[sounding] != 2], 2]
+        # Notes held through this onset; one about to end (a legato overlap) does not count.
+        held = np.flatnonzero((starts[:lo] < t) & (notes[:lo, 1] > t + LEGATO_S))
+        held_pitches = notes[held, 2]
         top = lo + int(np.argmax(notes[lo:hi, 2]))
-        if not len(others_hi) or notes[top, 2] >= others_hi.max():
+        if not len(held) or notes[top, 2] >= held_pitches.max():
             role[top] = 0
         bottom = lo + int(np.argmin(notes[lo:hi, 2]))
-        if role[bottom] != 0 and (not len(others_lo) or notes[bottom, 2] <= others_lo.min()):
+        if role[bottom] != 0 and (not len(held) or notes[bottom, 2] <= held_pitches.min()):
             role[bottom] = 2
     return notes[role == 0], notes[role == 1], notes[role == 2]
 
