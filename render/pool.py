@@ -1,8 +1,8 @@
 """Renders beside the event loop: a bounded pool of workers, each with its own synthesisers.
 
-Processes are the default: in benchmarks/render.py a process pool rendered more pieces per second
-than a thread pool (the Python parts of rendering contend for one GIL), and it keeps render work
-away from the bot's event loop. Processes are spawned, not forked, because the bot process runs
+Processes are the default: in benchmarks/render.py the two kinds gave the same throughput within
+this shared machine's noise (thread 23-47x, process 33-42x realtime over three runs), and processes
+keep the Python parts of rendering (event loops, mixing glue, drawing) off the bot's GIL. Processes are spawned, not forked, because the bot process runs
 threads. Threads remain an option where memory is tight (FluidSynth and LAME release the GIL).
 """
 

@@ -36,7 +36,8 @@ class RenderSettings:
     dynamic_sample_loading: bool = True  # load only used instruments' samples (FluidR3: 148 MB a synth)
     synth_threads: int = 2  # a piece is split by note onsets across this many synths rendering in parallel
     encode_threads: int = 2  # the MP3 is encoded in this many time slices in parallel
-    pool_kind: Literal["thread", "process"] = "process"  # measured faster; no render work on the bot's GIL
+    # Same throughput as threads within this machine's noise; processes keep render work off the bot's GIL.
+    pool_kind: Literal["thread", "process"] = "process"
     workers: int = 1  # pieces rendered at once; each already uses synth_threads cores
     queue_limit: int = 16  # pieces waiting for a worker before new requests get Busy
     job_timeout_s: float = 60.0  # a render taking longer than this fails with RenderFailed
