@@ -39,7 +39,9 @@ async def test_pool_renders_concurrent_jobs() -> None:
 
 
 async def test_full_queue_answers_busy() -> None:
-    async with RenderPool(RenderSettings(soundfont="builtin", pool_kind="thread", workers=1, queue_limit=1)) as pool:
+    async with RenderPool(
+        RenderSettings(soundfont="builtin", pool_kind="thread", workers=1, queue_limit=1)
+    ) as pool:
         results = await asyncio.gather(*(pool.render(_job()) for _ in range(3)), return_exceptions=True)
     assert sum(isinstance(r, Busy) for r in results) == 1
     assert sum(not isinstance(r, BaseException) for r in results) == 2
