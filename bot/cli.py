@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # name -> (module under bot.commands, one-line help). Modules are imported only when used.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "build the genre-labelled training corpus (music21 scores, or --midi-dir)"),
+    "train": ("train", "train the transformer (or the LSTM baseline) on the corpus; resumable"),
 
 
 

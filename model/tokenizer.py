@@ -44,7 +44,10 @@ class TokenizerParams:
             use_programs=False,
             num_tempos=self.num_tempos,
             tempo_range=tuple(self.tempo_range),
-            time_signature_range={int(k): list(v) for k, v in self.time_signature_range.items()},
+            # Denominators in descending order whatever the source order (JSON may sort keys): token ids depend on it.
+            time_signature_range={
+                int(k): list(v) for k, v in sorted(self.time_signature_range.items(), key=lambda kv: -int(kv[0]))
+            },
             delete_equal_successive_tempo_changes=True,
             delete_equal_successive_time_sig_changes=True,
         )

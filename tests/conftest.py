@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +40,22 @@ def postgres_service() -> Iterator[PostgresServer]:
 def postgres_url(postgres_service: PostgresServer) -> str:
     """`postgresql://cadenza@127.0.0.1:PORT/cadenza` of the private PostgreSQL (shared by the session)."""
     return postgres_service.url
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny real corpus built once per session (Bach chorales and Essen folk songs)."""
+    from tests.tiny_corpus import build_tiny_corpus
+
+    return build_tiny_corpus(tmp_path_factory.mktemp("tiny_corpus"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny transformer trained briefly on the tiny corpus: real weights, fast to load."""
+    from tests.tiny_corpus import tiny_train_settings
+    from training.trainer import Trainer
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    Trainer(tiny_train_settings(out, max_steps=30), tiny_corpus, device="cpu").run(progress=False)
+    return out / "best"

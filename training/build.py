@@ -32,7 +32,7 @@ def build_corpus(settings: CorpusSettings, midi_dir: Path | None = None, use_mus
     tasks = list(music21_tasks(settings)) if use_music21 else []
     if midi_dir is not None:
         tasks += list(midi_dir_tasks(settings, midi_dir))
-    tasks = cap_per_genre(tasks, settings.max_pieces_per_genre)
+    tasks = cap_per_genre(tasks, settings.max_pieces_per_genre, settings.genre_caps)
     results = convert_all(tasks, settings.out_dir, settings.workers)
     failures = Counter(r.error.split(":")[0] for r in results if r.error)
     for r in results:

@@ -92,14 +92,14 @@ def stable_fraction(piece_id: str) -> float:
     return int(hashlib.sha1(piece_id.encode()).hexdigest()[:12], 16) / 16**12
 
 
-def cap_per_genre(tasks: list[SourceTask], cap: int) -> list[SourceTask]:
-    """At most `cap` tasks per genre, chosen by a stable hash so the choice is reproducible."""
+def cap_per_genre(tasks: list[SourceTask], cap: int, overrides: dict[str, int] | None = None) -> list[SourceTask]:
+    """At most `cap` tasks per genre (or its override), chosen by a stable hash so the choice is reproducible."""
     by_genre: dict[str, list[SourceTask]] = {}
     for t in tasks:
         by_genre.setdefault(t.genre, []).append(t)
     chosen: list[SourceTask] = []
-    for group in by_genre.values():
-        chosen += sorted(group, key=lambda t: stable_fraction(t.piece_id))[:cap]
+    for genre, group in by_genre.items():
+        chosen += sorted(group, key=lambda t: stable_fraction(t.piece_id))[: (overrides or {}).get(genre, cap)]
     return chosen
 
 

@@ -34,6 +34,7 @@ class CorpusSettings:
     genres: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_GENRES))
     default_tempos: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TEMPOS))
     max_pieces_per_genre: int = 1000  # caps the big collections so one genre cannot drown the rest
+    genre_caps: dict[str, int] = field(default_factory=dict)  # per-genre caps that override the one above
     parse_timeout_s: int = 60  # a few music21 files take minutes to parse: skip them past this
     workers: int = 0  # conversion processes; 0 = one per CPU core
     val_fraction: float = 0.05  # share of pieces held out for validation (by a hash of the piece id)

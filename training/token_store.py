@@ -86,3 +86,35 @@ def read_corpus_meta(corpus_dir: Path) -> dict[str, Any]:
         raise ConfigError(f"no corpus at {corpus_dir}: run `cadenza corpus` first")
     meta: dict[str, Any] = json.loads(path.read_text())
     return meta
+
+
+def genre_stats(split: TokenSplit, tok: CadenzaTokenizer) -> dict[str, dict[str, Any]]:
+    """Per genre: median tempo, metre and key frequencies, tokens per bar. The engine's defaults."""
+    inv = tok.id_to_token
+    out: dict[str, dict[str, Any]] = {}
+    for gi, genre in enumerate(tok.genres):
+        tempos: list[float] = []
+        metres: dict[str, int] = {}
+        keys: dict[str, int] = {}
+        tokens = bars = 0
+        for i in np.flatnonzero(split.index["genre"] == gi):
+            music = np.asarray(split.piece(int(i)))
+            tokens, bars = tokens + len(music), bars + int((music == tok.bar_id).sum())
+            keys[str(int(split.index[i]["key"]))] = keys.get(str(int(split.index[i]["key"])), 0) + 1
+            first_tempo = next((inv[int(t)] for t in music[:64] if inv[int(t)].startswith("Tempo_")), None)
+            if first_tempo:
+                tempos.append(float(first_tempo.split("_")[1]))
+            ts_ids, counts = np.unique(music[np.isin(music, _ids(tok, "TimeSig_"))], return_counts=True)
+            for t, c in zip(ts_ids, counts, strict=True):
+                metres[inv[int(t)][8:]] = metres.get(inv[int(t)][8:], 0) + int(c)
+        out[genre] = {
+            "tempo": float(np.median(tempos)) if tempos else 100.0,
+            "time_signatures": metres,
+            "keys": keys,
+            "tokens_per_bar": round(tokens / max(bars, 1), 2),
+        }
+    return out
+
+
+def _ids(tok: CadenzaTokenizer, prefix: str) -> np.ndarray:
+    return np.array([i for t, i in tok.vocab.items() if t.startswith(prefix)])

@@ -1,0 +1,43 @@
+"""`cadenza train`: train the transformer or the LSTM baseline on the built corpus (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from bot.config import Config
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `cadenza train` (each overrides the [training] table)."""
+    parser.add_argument("--arch", choices=["transformer", "lstm"], default=None, help="which network")
+    parser.add_argument("--out", type=Path, default=None, help="run folder (checkpoints, log.csv)")
+    parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: corpus.out_dir)")
+    parser.add_argument("--steps", type=int, default=None, help="total optimiser steps")
+    parser.add_argument("--stop-after", type=int, default=None, help="stop at this step without changing the schedule")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Train; resumes from <out>/last when present. Under torchrun, every rank runs this."""
+    from training.trainer import Trainer
+
+    changes: dict[str, object] = {}
+    if args.arch:
+        changes["arch"] = args.arch
+        if args.out is None and args.arch != config.training.arch:
+            changes["out_dir"] = config.training.out_dir.parent / args.arch
+    if args.out is not None:
+        changes["out_dir"] = args.out
+    if args.steps is not None:
+        changes["max_steps"] = args.steps
+    settings = dataclasses.replace(config.training, **changes)  # type: ignore[arg-type]
+    trainer = Trainer(settings, args.corpus or config.corpus.out_dir, device=args.device)
+    result = trainer.run(stop_after=args.stop_after, progress=not args.no_progress)
+    print(
+        f"{settings.arch}: step {result.step}, best validation loss {result.best_val_loss:.4f}, "
+        f"{result.tokens_per_s:,.0f} tokens/s, {result.seconds / 60:.1f} min; checkpoints in {settings.out_dir}"
+    )
+    return 0

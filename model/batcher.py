@@ -1,0 +1,140 @@
+"""Continuous batching over one model: rows join between decode steps and leave the moment they finish.
+
+Synchronous and single-threaded on purpose: the engine runs it in its own thread. Live rows occupy
+cache slots 0..n-1; when a row leaves, the last row moves into its slot, so each decode step is one
+forward pass over a plain slice of the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from model.grammar import RowGrammar, Vocabulary
+from model.plan import Plan, make_plan
+from model.request import GenerationRequest
+from model.sampling import sample_token
+from model.tokenizer import CadenzaTokenizer
+
+MAX_NEW_TOKENS_PER_BAR = 400  # a runaway row (should not happen under the grammar) is stopped here
+
+
+@dataclass
+class Row:
+    """One request being generated."""
+
+    request: GenerationRequest
+    plan: Plan
+    grammar: RowGrammar
+    generator: torch.Generator
+    tokens: list[int]  # everything so far, prompt included
+    deadline: float
+    on_progress: Callable[[int, int], None] | None = None
+    cancelled: bool = False
+    recent_pitches: list[int] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def new_tokens(self) -> int:
+        """Tokens generated after the prompt."""
+        return len(self.tokens) - len(self.plan.prompt)
+
+
+class Batcher:
+    """Owns the model's cache and the live rows; `admit` and `step` are called by one thread."""
+
+    def __init__(self, model: nn.Module, tok: CadenzaTokenizer, stats: dict[str, Any], max_batch: int, device: torch.device) -> None:
+        self.model, self.tok, self.stats, self.max_batch, self.device = model, tok, stats, max_batch, device
+        self.vocab = Vocabulary(tok)
+        self.cache = model.new_cache(max_batch, device)
+        self.rows: list[Row] = []
+        self.context = int(model.context)
+
+    @property
+    def free(self) -> int:
+        """Slots available for new rows."""
+        return self.max_batch - len(self.rows)
+
+    def prepare(self, req: GenerationRequest, deadline: float) -> Row:
+        """Plan a request (may raise BadInput) into a row ready to admit."""
+        gen = torch.Generator().manual_seed(req.seed)
+        plan = make_plan(req, self.tok, self.vocab, self.stats, gen)
+        grammar = RowGrammar(self.vocab, plan.time_sig_id, plan.tempo_id, plan.target_bars)
+        for t in plan.prompt[1:]:
+            grammar.advance(t)
+        return Row(req, plan, grammar, gen, list(plan.prompt), deadline)
+
+    def admit(self, row: Row) -> None:
+        """Prefill a row's prompt into the next free slot and sample its first token."""
+        slot = len(self.rows)
+        self.cache.reset_slot(slot)
+        self.rows.append(row)
+        context = self._context_tokens(row)
+        logits = self.model.step(torch.tensor([context], device=self.device), self.cache, slice(slot, slot + 1))
+        self._sample(row, logits[0])
+
+    def step(self) -> list[Row]:
+        """One decode step for every live row; returns rows that finished or must leave."""
+        if not self.rows:
+            return []
+        for i, row in enumerate(self.rows):
+            if int(self.cache.lengths[i]) >= self.context:
+                self._reprefill(i, row)
+        n = len(self.rows)
+        last = torch.tensor([[r.tokens[-1]] for r in self.rows], device=self.device)
+        logits = self.model.step(last, self.cache, slice(0, n))
+        for row, row_logits in zip(self.rows, logits, strict=True):
+            if not row.grammar.finished:
+                self._sample(row, row_logits)
+        return self._evict()
+
+    def _sample(self, row: Row, logits: torch.Tensor) -> None:
+        token = sample_token(logits.cpu(), row.grammar.allowed(), row.request.params, row.generator, row.recent_pitches)
+        row.tokens.append(token)
+        row.grammar.advance(token)
+        if self.tok.pitch_of[token] >= 0:
+            row.recent_pitches.append(token)
+            del row.recent_pitches[: -row.request.params.repetition_window]
+        if row.on_progress and (row.new_tokens % 16 == 0 or row.grammar.finished):
+            row.on_progress(row.new_tokens, row.plan.expected_tokens)
+
+    def _evict(self) -> list[Row]:
+        """Remove finished, cancelled, timed-out and runaway rows, keeping live rows packed at the front."""
+        now = time.monotonic()
+        done: list[Row] = []
+        i = 0
+        while i < len(self.rows):
+            row = self.rows[i]
+            runaway = row.new_tokens > MAX_NEW_TOKENS_PER_BAR * row.plan.new_bars
+            if row.grammar.finished or row.cancelled or now > row.deadline or runaway:
+                done.append(row)
+                last = len(self.rows) - 1
+                if i != last:
+                    self.cache.move_slot(last, i)
+                    self.rows[i] = self.rows[last]
+                self.rows.pop()
+                self.cache.reset_slot(last)
+            else:
+                i += 1
+        return done
+
+    def _context_tokens(self, row: Row) -> list[int]:
+        """The prompt to prefill: all tokens, or the prefix plus the latest bars when past the context."""
+        if len(row.tokens) < self.context:
+            return row.tokens
+        keep = self.context // 2
+        tail = row.tokens[-keep:]
+        bar_at = next((j for j, t in enumerate(tail) if t == self.tok.bar_id), 0)
+        return row.tokens[:3] + tail[bar_at:]
+
+    def _reprefill(self, slot: int, row: Row) -> None:
+        """Slide the window: rebuild this row's cache from its prefix and most recent bars."""
+        context = self._context_tokens(row)
+        self.cache.reset_slot(slot)
+        # All but the last token: the next decode step feeds the last one, as for every row.
+        self.model.step(torch.tensor([context[:-1]], device=self.device), self.cache, slice(slot, slot + 1))

@@ -1,0 +1,240 @@
+"""The training loop: AdamW, warmup + cosine, clipping, bf16 on CUDA, DDP, resumable, best checkpoint kept."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm import tqdm
+
+from model.checkpoint import build_model, save_checkpoint
+from model.tokenizer import CadenzaTokenizer
+from training.dataset import WindowSampler
+from training.token_store import TokenSplit, genre_stats, read_corpus_meta
+from training.train_settings import TrainSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run ended with."""
+
+    step: int
+    best_val_loss: float
+    tokens_per_s: float
+    seconds: float
+
+
+def lr_at(step: int, s: TrainSettings) -> float:
+    """Linear warmup, then cosine decay to min_lr at max_steps."""
+    if step < s.warmup_steps:
+        return s.lr * (step + 1) / s.warmup_steps
+    progress = min(1.0, (step - s.warmup_steps) / max(1, s.max_steps - s.warmup_steps))
+    return s.min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (s.lr - s.min_lr)
+
+
+def model_config(s: TrainSettings, vocab_size: int) -> dict[str, Any]:
+    """The architecture's config dict from training settings."""
+    if s.arch == "transformer":
+        return {"vocab_size": vocab_size, "block_size": s.seq_len, "n_layer": s.n_layer, "n_head": s.n_head, "d_model": s.d_model, "dropout": s.dropout}
+    return {"vocab_size": vocab_size, "n_layer": s.lstm_layers, "hidden": s.lstm_hidden, "dense": s.lstm_hidden, "dropout": s.dropout, "block_size": s.seq_len}
+
+
+@torch.no_grad()
+def mean_loss(model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device) -> float:
+    """Mean next-token cross-entropy (nats) over fixed batches."""
+    was = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for x, y in batches:
+        logits = model(x.to(device))
+        total += F.cross_entropy(logits.flatten(0, 1).float(), y.to(device).flatten(), reduction="sum").item()
+        count += y.numel()
+    model.train(was)
+    return total / max(count, 1)
+
+
+class Trainer:
+    """One run; `run()` trains from scratch or resumes from out_dir/last."""
+
+    def __init__(self, settings: TrainSettings, corpus_dir: Path, device: str | None = None) -> None:
+        self.s = settings
+        self.rank, self.world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        meta = read_corpus_meta(corpus_dir)
+        self.corpus_fingerprint = meta["fingerprint"]
+        self.tok = CadenzaTokenizer.from_json(meta["tokenizer"])
+        self.genre_stats = genre_stats(TokenSplit.open(corpus_dir, "train"), self.tok)
+        self.train_data = WindowSampler(TokenSplit.open(corpus_dir, "train"), self.tok, settings.seq_len, settings.transpose_range)
+        val = WindowSampler(TokenSplit.open(corpus_dir, "val"), self.tok, settings.seq_len)
+        self.val_batches = val.fixed_batches(settings.seed, settings.eval_batches, settings.batch_size)
+        torch.manual_seed(settings.seed)  # identical initial weights on every rank and every run
+        self.model = build_model(settings.arch, model_config(settings, len(self.tok))).to(self.device)
+        self.model.grad_checkpointing = settings.grad_checkpointing
+        self.opt = torch.optim.AdamW(self._param_groups(), lr=settings.lr, betas=(0.9, 0.95))
+        self.step, self.best_val = 0, float("inf")
+        self.out = settings.out_dir
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
+        no_decay = [p for n, p in self.model.named_parameters() if p.dim() < 2]
+        return [{"params": decay, "weight_decay": self.s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "training": {**{k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self.s).items()}, "step": self.step, "best_val_loss": self.best_val},
+            "corpus_fingerprint": self.corpus_fingerprint,
+            "genre_stats": self.genre_stats,
+        }
+
+    def save(self, which: str) -> None:
+        """Save weights (+ optimizer state for 'last') under out_dir/<which>; rank 0 only."""
+        if self.rank:
+            return
+        raw = self.model.module if isinstance(self.model, nn.parallel.DistributedDataParallel) else self.model
+        save_checkpoint(self.out / which, raw, self.tok, self._meta())
+        if which == "last":
+            flat = {}
+            for i, st in self.opt.state_dict()["state"].items():
+                for k, v in st.items():
+                    flat[f"{i}.{k}"] = v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
+            save_file(flat, str(self.out / which / "optimizer.safetensors"))
+            (self.out / which / "state.json").write_text(json.dumps({"step": self.step, "best_val_loss": self.best_val}))
+
+    def try_resume(self) -> bool:
+        """Continue from out_dir/last if it exists; returns whether it did."""
+        last = self.out / "last"
+        if not (last / "state.json").exists():
+            return False
+        from model.checkpoint import load_checkpoint
+
+        ck = load_checkpoint(last, self.device)
+        if ck.meta.get("corpus_fingerprint") != self.corpus_fingerprint:
+            log.warning("resuming on a different corpus than the checkpoint was trained on")
+        self.model.load_state_dict(ck.model.state_dict())
+        state = json.loads((last / "state.json").read_text())
+        self.step, self.best_val = int(state["step"]), float(state["best_val_loss"])
+        flat = load_file(str(last / "optimizer.safetensors"), device=str(self.device))
+        opt_state = self.opt.state_dict()
+        for key, v in flat.items():
+            i, name = key.split(".", 1)
+            opt_state["state"].setdefault(int(i), {})[name] = v if name != "step" else v.cpu()
+        self.opt.load_state_dict(opt_state)
+        log.info("resumed from %s at step %d", last, self.step)
+        return True
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, stop_after: int | None = None, progress: bool = True) -> TrainResult:
+        """Train to max_steps (or stop early after `stop_after` steps, as an interruption would)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.try_resume()
+        model: nn.Module = self.model
+        if self.world > 1:
+            model = nn.parallel.DistributedDataParallel(self.model)
+        if self.s.compile:
+            model = torch.compile(model)  # type: ignore[assignment]
+        model.train()
+        end = self.s.max_steps if stop_after is None else min(self.s.max_steps, stop_after)
+        logger = _Logger(self.out, enabled=self.rank == 0)
+        bar = tqdm(total=self.s.max_steps, initial=self.step, disable=not progress or self.rank != 0, unit="step", dynamic_ncols=True)
+        started, tokens = time.monotonic(), 0
+        tok_s = 0.0
+        try:
+            while self.step < end:
+                loss = self._train_step(model)
+                tokens += self.s.batch_size * self.s.seq_len * self.world
+                self.step += 1
+                tok_s = tokens / max(time.monotonic() - started, 1e-9)
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr_at(self.step, self.s):.1e}")
+                logger.train(self.step, loss, lr_at(self.step, self.s), tok_s)
+                if self.step % self.s.eval_every == 0 or self.step == end:
+                    self._evaluate(logger)
+        finally:
+            bar.close()
+            logger.close()
+        return TrainResult(self.step, self.best_val, tok_s, time.monotonic() - started)
+
+    def _train_step(self, model: nn.Module) -> float:
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.step, self.s)
+        x, y = self.train_data.batch(self.s.seed, self.step, self.rank, self.s.batch_size)
+        x, y = x.to(self.device), y.to(self.device)
+        torch.manual_seed(self.s.seed * 1_000_003 + self.step)  # dropout masks fixed by the step: resumable
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            logits = model(x)
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.s.grad_clip)
+        self.opt.step()
+        return float(loss.item())
+
+    def _evaluate(self, logger: _Logger) -> None:
+        val = mean_loss(self.model, self.val_batches, self.device)
+        improved = val < self.best_val
+        if improved:
+            self.best_val = val
+            self.save("best")
+        self.save("last")
+        logger.val(self.step, val)
+        log.info("step %d: val loss %.4f%s", self.step, val, " (best)" if improved else "")
+
+
+class _Logger:
+    """CSV log (always) and TensorBoard (when installed) of a run."""
+
+    def __init__(self, out: Path, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tb: Any = None
+        if not enabled:
+            return
+        new = not (out / "log.csv").exists()
+        self.file = (out / "log.csv").open("a", newline="")
+        self.csv = csv.writer(self.file)
+        if new:
+            self.csv.writerow(["step", "kind", "loss", "lr", "tokens_per_s", "time"])
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(out / "tb"))
+        except ImportError:  # TensorBoard is optional
+            self.tb = None
+
+    def train(self, step: int, loss: float, lr: float, tok_s: float) -> None:
+        if self.enabled and step % 10 == 0:
+            self.csv.writerow([step, "train", f"{loss:.5f}", f"{lr:.3e}", f"{tok_s:.0f}", f"{time.time():.0f}"])
+            if self.tb:
+                self.tb.add_scalar("loss/train", loss, step)
+
+    def val(self, step: int, loss: float) -> None:
+        if self.enabled:
+            self.csv.writerow([step, "val", f"{loss:.5f}", "", "", f"{time.time():.0f}"])
+            self.file.flush()
+            if self.tb:
+                self.tb.add_scalar("loss/val", loss, step)
+
+    def close(self) -> None:
+        if self.enabled:
+            self.file.close()
+            if self.tb:
+                self.tb.close()
