@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import sys
 
 import aiohttp
 import discord
 import pytest
 from discord import app_commands
 
-from tests.discord_emulator import BotProcess, CallbackType, Emulator, EmulatorSettings, ReplyKind
-from tests.discord_emulator.fixtures import StartBot
+from tests.discord_emulator import BotProcess, CallbackType, Emulator, EmulatorSettings, ReplyKind, StartBot
 
 # The emulator's fixtures: discord_emulator, emulator_settings, start_bot.
 pytest_plugins = ["tests.discord_emulator.fixtures"]
 
-MIB = 1024 * 1024
 BOT = "tests.test_discord_emulator:run_test_bot"
-COMMANDS = ("echo", "reverse", "fail", "slow", "huge", "feedback", "double", "thread")
+COMMANDS = ("echo", "reverse", "fail", "slow", "later", "huge", "feedback", "double", "thread")
 
 
 def run_test_bot(argv: list[str]) -> int:
@@ -38,6 +37,12 @@ def run_test_bot(argv: list[str]) -> int:
         @discord.ui.button(label="Again", custom_id="again")
         async def again(self, interaction: discord.Interaction, button: discord.ui.Button[Again]) -> None:
             await interaction.response.edit_message(content=f"pressed by {interaction.user.name}", view=None)
+
+        @discord.ui.select(
+            custom_id="tempo", options=[discord.SelectOption(label=t, value=t) for t in ("slow", "fast")]
+        )
+        async def tempo(self, interaction: discord.Interaction, select: discord.ui.Select[Again]) -> None:
+            await interaction.response.send_message(f"tempo {select.values[0]}", ephemeral=True)
 
     class Feedback(discord.ui.Modal, title="Feedback"):
         words: discord.ui.TextInput[Feedback] = discord.ui.TextInput(label="Your words", custom_id="words")
@@ -91,6 +96,12 @@ def run_test_bot(argv: list[str]) -> int:
     async def slow(interaction: discord.Interaction) -> None:
         await asyncio.sleep(opts.slow)
         await interaction.response.send_message("late")
+
+    @tree.command(description="Defers, then follows up after --slow seconds")
+    async def later(interaction: discord.Interaction) -> None:
+        await interaction.response.defer()
+        await asyncio.sleep(opts.slow)
+        await interaction.followup.send("finally")
 
     @tree.command(description="Uploads 11 MiB")
     async def huge(interaction: discord.Interaction) -> None:
@@ -207,11 +218,21 @@ async def test_button_press_updates_the_message(start_bot: StartBot, discord_emu
     emu = discord_emulator
     await start_test_bot(start_bot, emu)
     shown = await (await emu.slash("echo", {"text": "hi", "times": 2, "mood": "sad"})).response()
-    assert shown.content == "hi hi (sad)" and shown.custom_ids() == ["again"]
+    assert shown.content == "hi hi (sad)" and shown.custom_ids() == ["again", "tempo"]
     press = await emu.press_button(shown, "again", user="bob")
     updated = await press.response()
     assert updated.callback_type is CallbackType.UPDATE_MESSAGE and updated.message_id == shown.message_id
     assert updated.content == "pressed by bob" and updated.components == []
+
+
+async def test_select_menu_choice_reaches_the_view(start_bot: StartBot, discord_emulator: Emulator) -> None:
+    emu = discord_emulator
+    await start_test_bot(start_bot, emu)
+    shown = await (await emu.slash("echo", {"text": "hi"})).response()
+    with pytest.raises(ValueError, match="not among options"):
+        await emu.select(shown, "tempo", ["medium"])  # the Discord client offers only the options
+    chosen = await (await emu.select(shown, "tempo", ["fast"])).response()
+    assert chosen.ephemeral and chosen.content == "tempo fast"
 
 
 async def test_modal_submit_and_message_context_menu(start_bot: StartBot, discord_emulator: Emulator) -> None:
@@ -300,6 +321,69 @@ class TestLateFirstResponse:
         refusal = await ix.refusal()
         assert (refusal.status, refusal.code, refusal.message) == (404, 10062, "Unknown interaction")
         assert ix.callback is None
+
+
+class TestShortLivedTokens:
+    @pytest.fixture
+    def emulator_settings(self) -> EmulatorSettings:
+        return EmulatorSettings(initial_response_timeout=0.3, token_lifetime=0.5)
+
+    async def test_followup_after_the_token_expired_is_refused(
+        self, start_bot: StartBot, discord_emulator: Emulator
+    ) -> None:
+        emu = discord_emulator
+        await start_test_bot(start_bot, emu, "--slow", "0.8")
+        ix = await emu.slash("later")
+        assert (await ix.response()).deferred
+        refusal = await ix.refusal()
+        assert (refusal.status, refusal.code) == (401, 50027)
+        assert ix.followups == []
+
+
+def report_discord_setup(argv: list[str]) -> int:
+    """Launcher target: print what discord.py will connect to, as the program would see it."""
+    import discord.gateway
+    import discord.http
+    import discord.utils
+
+    compression = discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE
+    print(discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY, compression, *argv)
+    return 3
+
+
+@pytest.mark.parametrize(("flags", "compression"), [([], "zstd-stream"), (["--without-zstd"], "zlib-stream")])
+async def test_launcher_points_discord_at_the_emulator_before_the_program_runs(
+    flags: list[str], compression: str
+) -> None:
+    cmd = [
+        "-m",
+        "tests.discord_emulator.launch",
+        "--rest",
+        "http://127.0.0.1:9/api/v10",
+        "--gateway",
+        "ws://127.0.0.1:9/",
+    ]
+    cmd += [*flags, "--call", "tests.test_discord_emulator:report_discord_setup", "--", "a", "b"]
+    proc = await asyncio.create_subprocess_exec(sys.executable, *cmd, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    assert proc.returncode == 3
+    assert out.decode().split() == ["http://127.0.0.1:9/api/v10", "ws://127.0.0.1:9/", compression, "a", "b"]
+
+
+async def test_launcher_runs_the_cadenza_cli_by_default() -> None:
+    cmd = [
+        "-m",
+        "tests.discord_emulator.launch",
+        "--rest",
+        "http://127.0.0.1:9/api/v10",
+        "--gateway",
+        "ws://127.0.0.1:9/",
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *cmd, "--", "--help", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0 and "--shards" in out.decode()  # `cadenza bot --help`
 
 
 async def test_unknown_routes_and_bad_tokens_are_answered_like_discord() -> None:

@@ -9,7 +9,7 @@ and `fixtures` (pytest), and `server` (how the bot reaches REST, gateway and CDN
 
 from .emulator import Emulator
 from .gateway import Session
-from .process import BotProcess
+from .process import BotProcess, StartBot
 from .records import CallbackType, CdnFile, InteractionTrace, RecordedRequest, Refusal, Reply, ReplyKind
 from .settings import EmulatorSettings
 
@@ -25,4 +25,5 @@ __all__ = [
     "Reply",
     "ReplyKind",
     "Session",
+    "StartBot",
 ]

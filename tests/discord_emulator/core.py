@@ -47,6 +47,7 @@ class DiscordCore:
         self.requests: list[RecordedRequest] = []
         self.unknown_requests: list[RecordedRequest] = []
         self.refusals: list[Refusal] = []
+        self.internal_errors: list[str] = []  # emulator bugs (answered 500); the fixture fails on them
 
     # -- CDN ---------------------------------------------------------------------------------
 
@@ -196,4 +197,17 @@ class DiscordCore:
         self.signal.notify()
 
 
+def reply_after_response(request: web.Request, reply: Reply, trace: InteractionTrace | None = None) -> None:
+    """Record `reply` once the HTTP response has been written to the bot.
+
+    A test that acts on a reply (pressing its button) must not overtake the bot: discord.py registers
+    a message's view only when the response that created the message reaches it.
+    """
+    if REPLIES not in request:
+        request[REPLIES] = []
+    request[REPLIES].append((reply, trace))
+
+
 CORE = web.AppKey("discord_core", DiscordCore)  # where the aiohttp app keeps the core
+TRACE = web.RequestKey("discord_trace", InteractionTrace)  # the interaction a request is about
+REPLIES = web.RequestKey("discord_replies", list)  # replies to record once the response is written

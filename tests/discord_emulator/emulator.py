@@ -252,6 +252,9 @@ class Emulator(DiscordCore):
 
     async def _inject(self, payload: dict[str, Any]) -> InteractionTrace:
         """Register the interaction (its 3-second clock starts now) and dispatch it."""
+        await (
+            self.gateway.barrier()
+        )  # the bot has taken in every earlier reply, as a human would have seen it
         trace = InteractionTrace(
             int(payload["id"]), payload["token"], payload, asyncio.get_running_loop().time(), self.signal
         )
@@ -347,7 +350,9 @@ class Emulator(DiscordCore):
     # -- checks and diagnostics --------------------------------------------------------------
 
     def assert_no_unknown_routes(self) -> None:
-        """Fail if the bot called an API route the emulator does not know."""
+        """Fail if the bot called an API route the emulator does not know, or the emulator failed."""
+        if self.internal_errors:
+            raise AssertionError("the emulator failed (answered 500):\n" + "\n".join(self.internal_errors))
         if self.unknown_requests:
             calls = ", ".join(f"{r.method} {r.path}" for r in self.unknown_requests)
             raise AssertionError(f"the bot called routes the emulator does not emulate: {calls}")
@@ -362,4 +367,5 @@ class Emulator(DiscordCore):
             f"  refused {r.method} {r.path}: {r.status} {r.code} {r.message}" for r in self.refusals[-5:]
         ]
         lines += [f"  unknown route {r.method} {r.path}" for r in self.unknown_requests]
+        lines += [f"  EMULATOR ERROR {e}" for e in self.internal_errors[-2:]]
         return "\nemulator: " + "\n".join(lines)

@@ -1,8 +1,8 @@
 """pytest fixtures: an emulator on a free port, and bots started as subprocesses against it.
 
-Use them from a test module (or a conftest.py) by importing them:
+Load them in a test module (or conftest.py) as a plugin, which pytest imports with assert rewriting:
 
-    from tests.discord_emulator.fixtures import discord_emulator, emulator_settings, start_bot  # noqa: F401
+    pytest_plugins = ["tests.discord_emulator.fixtures"]
 
 Override `emulator_settings` in a module to change Discord's rules for its tests, e.g. a short
 first-response deadline:
@@ -14,16 +14,14 @@ first-response deadline:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from .emulator import Emulator
-from .process import BotProcess
+from .process import BotProcess, StartBot
 from .settings import EmulatorSettings
-
-StartBot = Callable[..., Awaitable[BotProcess]]
 
 
 @pytest.fixture

@@ -264,6 +264,25 @@ class Gateway:
             count += 1
         return count
 
+    async def barrier(self, timeout: float = 10.0) -> None:
+        """Ask the bot for a heartbeat (op 1, as Discord may) and wait for it.
+
+        The bot answers only after reading everything sent before; HTTP responses written earlier
+        have reached it by then too. So an interaction injected after the barrier cannot overtake
+        the bot's handling of the reply it acts on (discord.py registers a message's view only when
+        the response that created the message comes back).
+        """
+        session = self.session
+        if session is None or session.connection is None or session.connection.ws.closed:
+            return
+        conn, seen = session.connection, session.connection.heartbeats
+        await conn.send({"op": HEARTBEAT, "d": None, "s": None, "t": None})
+        await self.core.signal.wait_for(
+            lambda: True if conn.heartbeats > seen or conn.ws.closed else None,
+            timeout,
+            "the bot to answer a heartbeat request",
+        )
+
     async def send_op(self, op: int, data: Any = None) -> None:
         """Send a raw opcode (e.g. 7 RECONNECT, 9 INVALID_SESSION) to every active session."""
         for session in [s for s in self.sessions if s.active and s.connection is not None]:

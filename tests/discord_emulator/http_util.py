@@ -17,6 +17,7 @@ from .settings import REQUEST_TOO_LARGE
 # append "; charset=utf-8" and make discord.py treat every reply as text.
 JSON_TYPE = "application/json"
 FILE_FIELD = re.compile(r"^files\[(\d+)\]$")
+BODY_JSON = web.RequestKey("discord_body_json", object)  # the parsed JSON body, for the request log
 
 
 class DiscordError(Exception):
@@ -88,7 +89,7 @@ async def read_body(request: web.Request, upload_limit: int) -> Body:
         body = Body(json.loads(raw) if raw else None)
     else:
         body = Body(None)
-    request["json"] = body.payload
+    request[BODY_JSON] = body.payload
     total = sum(len(f.data) for f in body.files)
     if total > upload_limit:
         raise DiscordError(413, REQUEST_TOO_LARGE, "Request entity too large")

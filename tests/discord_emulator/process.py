@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -126,3 +126,7 @@ class BotProcess:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+# The `start_bot` fixture's type: `await start_bot(*args, call=..., commands=[...]) -> BotProcess`.
+StartBot = Callable[..., Awaitable[BotProcess]]

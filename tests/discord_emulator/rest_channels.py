@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .core import CORE, GUILDS, DiscordCore
+from .core import CORE, GUILDS, DiscordCore, reply_after_response
 from .http_util import DiscordError, json_response, no_content, read_body
 from .messages import COMPONENTS_V2, SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS
 from .records import Reply, ReplyKind
@@ -71,7 +71,7 @@ async def send_message(request: web.Request) -> web.Response:
     message, sent = await core.create_message(
         channel, core.world.bot, data, body.files, flags=flags, extra=extra
     )
-    core.record_reply(Reply(ReplyKind.CHANNEL_MESSAGE, data, message, tuple(sent)))
+    reply_after_response(request, Reply(ReplyKind.CHANNEL_MESSAGE, data, message, tuple(sent)))
     return json_response(message)
 
 
@@ -102,7 +102,7 @@ async def edit_message(request: web.Request) -> web.Response:
         raise DiscordError(403, 50005, "Cannot edit a message authored by another user")
     data = body.payload if isinstance(body.payload, dict) else {}
     message, sent = await core.edit_message(stored, data, body.files)
-    core.record_reply(Reply(ReplyKind.MESSAGE_EDIT, data, message, tuple(sent)))
+    reply_after_response(request, Reply(ReplyKind.MESSAGE_EDIT, data, message, tuple(sent)))
     return json_response(message)
 
 

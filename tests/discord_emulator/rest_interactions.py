@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .core import CORE, DiscordCore
+from .core import CORE, TRACE, DiscordCore, reply_after_response
 from .http_util import DiscordError, UploadedFile, json_response, no_content, read_body
 from .messages import SETTABLE_FLAGS, check_message, form_error
 from .records import LOADING, CallbackType, InteractionTrace, Reply, ReplyKind
@@ -121,7 +121,7 @@ async def interaction_callback(request: web.Request) -> web.Response:
     trace = core.traces.get(int(request.match_info["interaction_id"]))
     if trace is None or trace.token != request.match_info["token"]:
         raise DiscordError(404, UNKNOWN_INTERACTION, "Unknown interaction")
-    request["trace"] = trace
+    request[TRACE] = trace
     body = await read_body(request, core.settings.upload_limit)
     if trace.callback is not None:
         raise DiscordError(400, ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
@@ -136,7 +136,7 @@ async def interaction_callback(request: web.Request) -> web.Response:
     result = await _respond(core, trace, kind, data, body.files)
     message = None if result is None else result["message"]
     sent = () if result is None else tuple(result["files"])
-    core.record_reply(Reply(ReplyKind.CALLBACK, payload, message, sent, kind), trace)
+    reply_after_response(request, Reply(ReplyKind.CALLBACK, payload, message, sent, kind), trace)
     if _truthy(request.query.get("with_response")):
         return json_response(_callback_json(trace, kind, message))
     return no_content()
@@ -147,7 +147,7 @@ def _trace_for_token(request: web.Request) -> InteractionTrace:
     trace = core.traces_by_token.get(request.match_info["token"])
     if trace is None or int(request.match_info["application_id"]) != core.world.application_id:
         raise DiscordError(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
-    request["trace"] = trace
+    request[TRACE] = trace
     if asyncio.get_running_loop().time() - trace.created_at > core.settings.token_lifetime:
         raise DiscordError(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
     return trace
@@ -180,7 +180,7 @@ async def followup(request: web.Request) -> web.Response:
             channel, core.world.bot, data, body.files, flags=flags, extra=_message_extra(core, trace)
         )
         core.message_tokens[int(message["id"])] = trace.token
-    core.record_reply(Reply(ReplyKind.FOLLOWUP, data, message, tuple(sent)), trace)
+    reply_after_response(request, Reply(ReplyKind.FOLLOWUP, data, message, tuple(sent)), trace)
     return json_response(message) if _truthy(request.query.get("wait")) else no_content()
 
 
@@ -198,7 +198,7 @@ async def edit_webhook_message(request: web.Request) -> web.Response:
     stored = _webhook_message(core, trace, request.match_info["message_id"])
     data = body.payload if isinstance(body.payload, dict) else {}
     message, sent = await core.edit_message(stored, data, body.files)
-    core.record_reply(Reply(ReplyKind.EDIT, data, message, tuple(sent)), trace)
+    reply_after_response(request, Reply(ReplyKind.EDIT, data, message, tuple(sent)), trace)
     return json_response(message)
 
 

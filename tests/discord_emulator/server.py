@@ -18,13 +18,14 @@ How the bot reaches each part (one host, 127.0.0.1:PORT):
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from . import rest_app, rest_channels, rest_interactions
-from .core import CORE, DiscordCore
-from .http_util import DiscordError, json_response, ratelimit_headers
+from .core import CORE, REPLIES, TRACE, DiscordCore
+from .http_util import BODY_JSON, DiscordError, json_response, ratelimit_headers
 from .records import RecordedRequest, Refusal
 
 log = logging.getLogger(__name__)
@@ -48,17 +49,22 @@ async def discord_rules(request: web.Request, handler: Handler) -> web.StreamRes
             raise DiscordError(401, 0, "401: Unauthorized")
         response = await handler(request)
     except DiscordError as e:
-        core.refuse(Refusal(request.method, request.path, e.status, e.code, e.message), request.get("trace"))
+        core.refuse(Refusal(request.method, request.path, e.status, e.code, e.message), request.get(TRACE))
         response = json_response(e.body(), status=e.status)
     except web.HTTPException:
         raise
     except Exception:
         log.exception("emulator handler failed for %s %s", request.method, request.path)
+        core.internal_errors.append(f"{request.method} {request.path}: {traceback.format_exc(limit=-3)}")
         response = json_response({"message": "500: Internal Server Error", "code": 0}, status=500)
     response.headers.update(ratelimit_headers(request.method, route))
+    await response.prepare(request)
+    await response.write_eof()
+    for reply, trace in request.get(REPLIES, []):
+        core.record_reply(reply, trace)
     core.requests.append(
         RecordedRequest(
-            request.method, request.path, dict(request.query), request.get("json"), response.status
+            request.method, request.path, dict(request.query), request.get(BODY_JSON), response.status
         )
     )
     core.signal.notify()
