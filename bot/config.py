@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config_loader import build_section
+from bot.settings import BotSettings
 from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
 from render.settings import RenderSettings
@@ -55,6 +56,7 @@ class Config:
     training: TrainSettings = TrainSettings()
     storage: StorageSettings = StorageSettings()
     render: RenderSettings = RenderSettings()
+    bot: BotSettings = BotSettings()
     secrets: Secrets = Secrets()
     source: Path | None = None  # the file this came from, for messages
 
@@ -66,6 +68,7 @@ SECTIONS: dict[str, str] = {
     "training": "training",
     "storage": "storage",
     "render": "render",
+    "bot": "bot",
 }
 
 
