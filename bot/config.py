@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.config_loader import build_section
+from bot.metrics import MetricsSettings
 from bot.settings import BotSettings
 from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
+from model.queues.settings import QueueSettings
 from render.settings import RenderSettings
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings
@@ -57,6 +59,8 @@ class Config:
     storage: StorageSettings = StorageSettings()
     render: RenderSettings = RenderSettings()
     bot: BotSettings = BotSettings()
+    queue: QueueSettings = QueueSettings()
+    metrics: MetricsSettings = MetricsSettings()
     secrets: Secrets = Secrets()
     source: Path | None = None  # the file this came from, for messages
 
@@ -69,6 +73,8 @@ SECTIONS: dict[str, str] = {
     "storage": "storage",
     "render": "render",
     "bot": "bot",
+    "queue": "queue",
+    "metrics": "metrics",
 }
 
 
