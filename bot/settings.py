@@ -38,7 +38,9 @@ class BotSettings:
     guild_refill_s: float = 5.0  # ...then one more every this many seconds
     max_jobs: int = 24  # pieces composing at once in this bot process; past this: Busy
     # -- replies
-    progress_edit_interval_s: float = 1.5  # at most one progress edit per this many seconds (Discord rate limits)
+    progress_edit_interval_s: float = (
+        1.5  # at most one progress edit per this many seconds (Discord rate limits)
+    )
     token_lifetime_s: float = 900.0  # an interaction token lasts 15 minutes (Discord's rule)
     token_margin_s: float = 60.0  # deliver as a channel message when less than this is left on the token
     job_timeout_s: float = 600.0  # a job (download, composing, rendering) running longer fails

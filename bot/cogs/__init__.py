@@ -1,0 +1,1 @@
+"""The bot's features, one cog each; `bot.app.COGS` lists the ones loaded at start."""

@@ -1,0 +1,64 @@
+"""The bot's side of the pipeline: turning a `Work` into a `ComposeRequest`, progress into words.
+
+The only module of the bot that knows the pipeline's request and progress types, so a change there
+is a change here only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bot.progress import bar
+from bot.storage import Piece, PieceKind
+
+if TYPE_CHECKING:
+    from bot.jobs import Work
+    from bot.pipeline import ComposeRequest, Pipeline
+
+
+def compose_request(work: Work, clip: bytes | None, parent: Piece | None) -> ComposeRequest:
+    """The pipeline request for a job (a clip's bytes, or the parent piece's MIDI to build on)."""
+    from bot.pipeline import ComposeRequest
+    from model.sampling import Creativity
+
+    spec = work.spec
+    builds_on_parent = parent is not None and work.kind in (PieceKind.CONTINUE, PieceKind.REMIX)
+    return ComposeRequest(
+        genre=spec.genre,
+        seconds=float(spec.seconds),
+        key=spec.key,
+        tempo=float(spec.tempo) if spec.tempo else None,
+        sound=spec.sound,
+        creativity=Creativity(spec.creativity),
+        seed=spec.seed,
+        clip=clip,
+        clip_name=work.clip.filename if work.clip else None,
+        parent_midi=parent.midi if builds_on_parent and parent is not None else None,
+        remix=work.kind is PieceKind.REMIX,
+    )
+
+
+def describe_progress(event: Any) -> str:
+    """A progress event as one line for the member: queue position, percent composed, rendering."""
+    stage = str(getattr(event, "stage", "") or "")
+    position = int(getattr(event, "queue_position", 0) or 0)
+    fraction = float(getattr(event, "fraction", 0.0) or 0.0)
+    if stage.endswith("render") or stage.endswith("rendering"):
+        return "🎻 Rendering the audio…"
+    if position > 0:
+        return f"⏳ In the queue: {position} ahead of you…"
+    if stage.endswith("ingest") or stage.endswith("reading"):
+        return "👂 Listening to your clip…"
+    return f"🎼 Composing… {bar(fraction)} {fraction:.0%}"
+
+
+def genres_of(pipeline: Pipeline) -> list[str]:
+    """The loaded model's genres (the choices of every genre option)."""
+    return list(pipeline.genres)
+
+
+def sounds() -> list[str]:
+    """The render presets members can choose."""
+    from render import PRESETS
+
+    return list(PRESETS)

@@ -1,0 +1,68 @@
+"""What every cog and view shares: config, storage, the pipeline, fairness, the job runner.
+
+The bot builds one `Services` in `setup_hook` and cogs reach it as `bot.services`; a new cog (remix
+sessions, say) needs nothing else to compose, store and reply.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from bot.config import Config
+from bot.limits import Admission
+from bot.options import ServerDefaults, SpecChecker
+from bot.settings import BotSettings
+
+if TYPE_CHECKING:
+    from bot.jobs import JobRunner
+    from bot.pipeline import Pipeline
+    from bot.storage import Storage
+
+
+@dataclass
+class ServerSettingsCache:
+    """Server defaults, re-read from the database at most every `ttl_s` seconds."""
+
+    storage: Storage
+    ttl_s: float
+    _cache: dict[int, tuple[float, ServerDefaults]] = field(default_factory=dict)
+
+    async def get(self, guild_id: int | None) -> ServerDefaults:
+        """The server's defaults (empty in DMs)."""
+        if guild_id is None:
+            return ServerDefaults()
+        hit = self._cache.get(guild_id)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        stored = await self.storage.get_guild_settings(guild_id)
+        value = ServerDefaults.from_values(stored.values)
+        self._cache[guild_id] = (time.monotonic(), value)
+        return value
+
+    async def set(self, guild_id: int, value: ServerDefaults, updated_by: int) -> None:
+        """Store new defaults (and use them at once in this process)."""
+        await self.storage.set_guild_settings(guild_id, value.values(), updated_by=updated_by)
+        self._cache[guild_id] = (time.monotonic(), value)
+
+
+@dataclass
+class Services:
+    """The bot's shared parts, built once at start-up."""
+
+    config: Config
+    storage: Storage
+    pipeline: Pipeline
+    http: aiohttp.ClientSession
+    checker: SpecChecker
+    admission: Admission
+    servers: ServerSettingsCache
+    runner: JobRunner = field(init=False)
+
+    @property
+    def settings(self) -> BotSettings:
+        """The `[bot]` table."""
+        return self.config.bot
