@@ -16,7 +16,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Config
-from bot.errors import on_tree_error
+from bot.errors import CadenzaTree
 from bot.limits import Admission
 from bot.options import SpecChecker
 from bot.services import ServerSettingsCache, Services
@@ -40,7 +40,6 @@ class CadenzaBot(commands.Bot):
         self.config = config
         self._services: Services | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.tree.on_error = on_tree_error
 
     @property
     def services(self) -> Services:

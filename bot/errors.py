@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -79,14 +79,14 @@ async def reply_error(interaction: discord.Interaction, error: BaseException) ->
 
 def _describe(interaction: discord.Interaction) -> str:
     name = interaction.command.qualified_name if interaction.command else None
-    data = interaction.data or {}
+    data: dict[str, Any] = dict(interaction.data or {})
     what = f"/{name}" if name else str(data.get("custom_id", "interaction"))
     return f"{what} (user {interaction.user.id}, guild {interaction.guild_id})"
 
 
 def reports_errors(
-    func: Callable[P, Awaitable[R]],
-) -> Callable[P, Awaitable[R | None]]:
+    func: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R | None]]:
     """For button and modal callbacks (outside the command tree): errors go to `reply_error`.
 
     The interaction is found among the arguments; a callback without one is a programming error.
@@ -104,6 +104,10 @@ def reports_errors(
     return wrapper
 
 
-async def on_tree_error(interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
-    """CommandTree.on_error: every slash and context-menu command's errors end here."""
-    await reply_error(interaction, error)
+class CadenzaTree(app_commands.CommandTree[Any]):
+    """The command tree; every slash and context-menu command's errors end in `reply_error`."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError, /
+    ) -> None:
+        await reply_error(interaction, error)

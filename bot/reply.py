@@ -36,6 +36,12 @@ def _fmt_tempo(meta: Mapping[str, Any], spec: PieceSpec) -> str:
     return f"{float(tempo):.0f} bpm" if tempo else "—"
 
 
+def _fmt_key(meta: Mapping[str, Any], spec: PieceSpec) -> str:
+    key = str(meta.get("key") or spec.key or "—")
+    # Honest about a piece that drifted from the key asked for (a short or adventurous piece can).
+    return key if spec.key is None or spec.key == key else f"{key} (asked for {spec.key})"
+
+
 def _fmt_originality(meta: Mapping[str, Any]) -> str:
     value = meta.get("originality")
     if value is None:
@@ -50,7 +56,7 @@ def piece_embed(
     embed = discord.Embed(title=piece.title or "Cadenza piece", colour=COLOUR)
     sound = meta.get("sound") or spec.sound or "genre default"
     embed.add_field(name="Genre", value=spec.genre)
-    embed.add_field(name="Key", value=str(meta.get("key") or spec.key or "—"))
+    embed.add_field(name="Key", value=_fmt_key(meta, spec))
     embed.add_field(name="Tempo", value=_fmt_tempo(meta, spec))
     embed.add_field(name="Length", value=f"{piece.duration_s:.0f} s")
     embed.add_field(name="Sound", value=str(sound))

@@ -123,12 +123,19 @@ class RemixButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"ca
 class RemixModal(discord.ui.Modal, title="Remix this piece"):
     """Genre, sound and tempo for a remix, prefilled with the piece's own."""
 
-    genre: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(label="Genre", max_length=40)
+    genre: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
+        label="Genre", custom_id="genre", max_length=40
+    )
     sound: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
-        label="Sound", required=False, max_length=40, placeholder="e.g. piano, strings, chiptune"
+        label="Sound",
+        custom_id="sound",
+        required=False,
+        max_length=40,
+        placeholder="e.g. piano, strings, chiptune",
     )
     tempo: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
         label="Tempo (beats per minute)",
+        custom_id="tempo",
         required=False,
         max_length=6,
         placeholder="leave empty for the genre's usual",
@@ -158,7 +165,9 @@ class RemixModal(discord.ui.Modal, title="Remix this piece"):
         )
         await services.runner.run(interaction, Work(spec, PieceKind.REMIX, parent_id=self.piece_id))
 
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:
+    async def on_error(  # type: ignore[override]  # Modal.on_error takes no item, unlike View's
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
         await reply_error(interaction, error)
 
 
