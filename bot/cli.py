@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "build the genre-labelled training corpus (music21 scores, or --midi-dir)"),
     "train": ("train", "train the transformer (or the LSTM baseline) on the corpus; resumable"),
+    "evaluate": ("evaluate", "test-set bits per note, music metrics and originality of checkpoints (--json for scripts)"),
 
 
 

@@ -1,0 +1,266 @@
+"""`cadenza evaluate`: test-split likelihood, music metrics of samples, and originality, per checkpoint.
+
+Every checkpoint is scored on the same test windows (drawn once, per genre, from that genre's test
+pieces with a fixed seed), samples the same requests (genre, length, seeds), and is compared against
+the same held-out real pieces, so the figures of two models differ only because the models do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cadenza.errors import CheckpointError
+from model.checkpoint import Checkpoint, load_checkpoint, read_meta
+from model.tokenizer import CadenzaTokenizer
+from training.dataset import WindowSampler
+from training.evaluate_music import music_report, originality_summary, real_pieces
+from training.originality import OriginalityIndex, find_copied_run, top_line
+from training.token_store import TokenSplit, read_corpus_meta
+
+log = logging.getLogger(__name__)
+
+Batches = list[tuple[torch.Tensor, torch.Tensor]]
+PARTS = ("nll", "music", "originality")
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """What is measured and on how much data."""
+
+    windows_per_genre: int = 64  # test windows per genre (each genre's figure equally precise)
+    batch_size: int = 8  # windows per forward pass
+    seq_len: int = 0  # tokens per window; 0 = the shortest context among the checkpoints, at most 512
+    seed: int = 1234  # fixes the test windows and the sampling seeds (seed, seed+1, ...)
+    samples_per_genre: int = 16  # pieces sampled per genre for the music metrics and originality
+    seconds: float = 30.0  # length of each sampled piece, and of the real excerpts they are compared with
+    real_per_genre: int = 64  # held-out real pieces per genre the samples are compared against
+    parts: tuple[str, ...] = PARTS  # which of nll, music, originality to run
+
+    def __post_init__(self) -> None:
+        if (
+            self.windows_per_genre < 1
+            or self.batch_size < 1
+            or self.samples_per_genre < 1
+            or self.real_per_genre < 1
+        ):
+            raise ValueError(
+                "windows_per_genre, batch_size, samples_per_genre and real_per_genre must be >= 1"
+            )
+        if self.seq_len < 0 or self.seq_len == 1:
+            raise ValueError("seq_len must be 0 (automatic) or at least 2")
+        if not 1 <= self.seconds <= 600:
+            raise ValueError("seconds must be between 1 and 600")
+        if set(self.parts) - set(PARTS):
+            raise ValueError(f"parts must be among {', '.join(PARTS)}")
+
+
+@dataclass(frozen=True)
+class NLLTotals:
+    """Summed negative log-likelihood (nats) over target tokens, and how many targets were notes."""
+
+    nats: float
+    tokens: int
+    notes: int
+
+    def __add__(self, other: NLLTotals) -> NLLTotals:
+        return NLLTotals(self.nats + other.nats, self.tokens + other.tokens, self.notes + other.notes)
+
+    @property
+    def bits_per_token(self) -> float:
+        """Average code length of a token."""
+        return self.nats / math.log(2) / max(self.tokens, 1)
+
+    @property
+    def bits_per_note(self) -> float:
+        """Code length of all tokens, shared out over the notes (Pitch tokens): fair across vocabularies."""
+        return self.nats / math.log(2) / max(self.notes, 1)
+
+    def to_json(self) -> dict[str, Any]:
+        """Rounded figures with their counts."""
+        return {
+            "bits_per_token": round(self.bits_per_token, 4),
+            "bits_per_note": round(self.bits_per_note, 4),
+            "tokens": self.tokens,
+            "notes": self.notes,
+        }
+
+
+# -- likelihood -------------------------------------------------------------------------------------
+def genre_windows(
+    split: TokenSplit, tok: CadenzaTokenizer, seq_len: int, settings: EvalSettings
+) -> dict[str, Batches]:
+    """Fixed test windows per genre, each drawn only from that genre's pieces (genres without test pieces left out)."""
+    per_batch = settings.batch_size
+    count = math.ceil(settings.windows_per_genre / per_batch)
+    out: dict[str, Batches] = {}
+    for gi, genre in enumerate(tok.genres):
+        rows = split.index[split.index["genre"] == gi]
+        if len(rows) == 0:
+            log.warning("genre %s has no test pieces: left out of the likelihood figures", genre)
+            continue
+        sampler = WindowSampler(TokenSplit(split.tokens, rows), tok, seq_len)
+        batches = sampler.fixed_batches(settings.seed, count, per_batch)
+        extra = count * per_batch - settings.windows_per_genre  # trim the last batch to the exact count
+        if extra:
+            x, y = batches[-1]
+            batches[-1] = (x[: per_batch - extra], y[: per_batch - extra])
+        out[genre] = batches
+    return out
+
+
+@torch.no_grad()
+def score_windows(model: nn.Module, batches: Batches, tok: CadenzaTokenizer) -> NLLTotals:
+    """Summed next-token NLL over every target of the batches, in fp32, in eval mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    nats, tokens, notes = 0.0, 0, 0
+    is_pitch = torch.from_numpy(tok.pitch_of >= 0)
+    for x, y in batches:
+        logits = model(x.to(device)).float()  # (B, T, V)
+        nats += F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="sum").item()
+        tokens += y.numel()
+        notes += int(is_pitch[y].sum())
+    return NLLTotals(nats, tokens, notes)
+
+
+def likelihood(model: nn.Module, windows: dict[str, Batches], tok: CadenzaTokenizer) -> dict[str, Any]:
+    """Overall and per-genre bits per token and per note; overall pools every genre's windows."""
+    per_genre = {g: score_windows(model, b, tok) for g, b in windows.items()}
+    total = sum(per_genre.values(), NLLTotals(0.0, 0, 0))
+    return {**total.to_json(), "per_genre": {g: t.to_json() for g, t in per_genre.items()}}
+
+
+# -- the whole evaluation ---------------------------------------------------------------------------
+def model_names(checkpoints: Sequence[Checkpoint]) -> list[str]:
+    """Each model's key in the report: its kind, with its step added when two share a kind."""
+    kinds = [ck.kind for ck in checkpoints]
+    return [
+        ck.kind if kinds.count(ck.kind) == 1 else f"{ck.kind}@{ck.meta.get('training', {}).get('step', i)}"
+        for i, ck in enumerate(checkpoints)
+    ]
+
+
+def check_compatible(ck: Checkpoint, path: Path, tok: CadenzaTokenizer, fingerprint: str) -> None:
+    """The checkpoint must speak the corpus's vocabulary; another corpus version is only worth a warning."""
+    if ck.tokenizer.vocab != tok.vocab or ck.genres != tok.genres:
+        raise CheckpointError(
+            f"{path} was trained with another vocabulary or genre list than this corpus; evaluate it on its own corpus"
+        )
+    if ck.meta.get("corpus_fingerprint") not in (None, fingerprint):
+        log.warning(
+            "%s was trained on corpus %s, evaluating on %s",
+            path,
+            ck.meta.get("corpus_fingerprint"),
+            fingerprint,
+        )
+
+
+def evaluate(
+    checkpoint_paths: Sequence[Path],
+    corpus_dir: Path,
+    settings: EvalSettings,
+    index_path: Path | None = None,
+    samples_dir: Path | None = None,
+    samples_to_write: int = 3,
+) -> dict[str, Any]:
+    """Evaluate each checkpoint; returns the report (`{"models": {...}, ...}`) as plain JSON data."""
+    from training.originality import load_or_build_index
+    from training.samples import generate_pieces, write_samples
+
+    meta = read_corpus_meta(corpus_dir)
+    tok = CadenzaTokenizer.from_json(meta["tokenizer"])
+    checkpoints = [load_checkpoint(p) for p in checkpoint_paths]
+    for ck, path in zip(checkpoints, checkpoint_paths, strict=True):
+        check_compatible(ck, path, tok, meta["fingerprint"])
+    test = TokenSplit.open(corpus_dir, "test")
+    seq_len = settings.seq_len or min([512] + [_context(ck) for ck in checkpoints])
+    windows = genre_windows(test, tok, seq_len, settings) if "nll" in settings.parts else {}
+    want_samples = bool({"music", "originality"} & set(settings.parts)) or samples_dir is not None
+    real = real_pieces(test, tok, settings) if want_samples else {}
+    index: OriginalityIndex | None = (
+        load_or_build_index(corpus_dir, index_path) if "originality" in settings.parts else None
+    )
+    report: dict[str, Any] = {"models": {}}
+    for name, ck, path in zip(model_names(checkpoints), checkpoints, checkpoint_paths, strict=True):
+        entry: dict[str, Any] = {
+            "checkpoint": str(path),
+            "step": ck.meta.get("training", {}).get("step"),
+            "parameters": ck.meta.get("parameters"),
+        }
+        if windows:
+            log.info(
+                "%s: likelihood on %d test windows of %d tokens",
+                name,
+                sum(len(x) for b in windows.values() for x, _ in b),
+                seq_len,
+            )
+            entry.update(likelihood(ck.model, windows, tok))
+        if want_samples:
+            pieces = generate_pieces(
+                ck, list(real), settings.samples_per_genre, settings.seconds, settings.seed
+            )
+            if "music" in settings.parts:
+                entry["music"] = music_report(pieces, real)
+            if index is not None:
+                matches = {g: [find_copied_run(p.score, index) for p in ps] for g, ps in pieces.items()}
+                entry["originality"] = originality_summary(
+                    matches, index, seeds={g: [p.request.seed for p in ps] for g, ps in pieces.items()}
+                )
+            if samples_dir is not None:
+                out = samples_dir / name if len(checkpoints) > 1 else samples_dir
+                entry["samples"] = [str(p) for p in write_samples(pieces, out, samples_to_write)]
+        report["models"][name] = entry
+    if index is not None:
+        baseline = {g: [index.find(top_line(n)) for n in notes] for g, notes in real.items()}
+        report["real_test_pieces"] = {"originality": originality_summary(baseline, index)}
+    report["settings"] = {**asdict(settings), "seq_len": seq_len, "parts": list(settings.parts)}
+    report["corpus"] = {"dir": str(corpus_dir), "fingerprint": meta["fingerprint"]}
+    return report
+
+
+def _context(ck: Checkpoint) -> int:
+    """Longest window the checkpoint was built for (its training block size)."""
+    return int(ck.model.context)  # type: ignore[arg-type]  # a property of both architectures
+
+
+def write_evaluation(checkpoint_path: Path, model_report: dict[str, Any], report: dict[str, Any]) -> None:
+    """Store one model's figures (with the settings and corpus they were measured with) in its model.json."""
+    meta = read_meta(checkpoint_path)
+    meta["evaluation"] = {
+        **{k: v for k, v in model_report.items() if k not in ("checkpoint", "samples")},
+        "settings": report["settings"],
+        "corpus": report["corpus"],
+    }
+    path = checkpoint_path / "model.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=1, sort_keys=True))  # same layout as save_checkpoint writes
+    tmp.replace(path)
+
+
+def default_checkpoints(root: Path = Path("model/checkpoints")) -> list[Path]:
+    """The shipped checkpoints that exist, transformer first."""
+    return [root / kind for kind in ("transformer", "lstm") if (root / kind / "model.json").exists()]
+
+
+def nan_to_none(data: Any) -> Any:
+    """JSON has no NaN: undefined figures become null."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: nan_to_none(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [nan_to_none(v) for v in data]
+    if isinstance(data, np.generic):
+        return nan_to_none(data.item())
+    return data
