@@ -23,19 +23,18 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "build the genre-labelled training corpus (music21 scores, or --midi-dir)"),
     "train": ("train", "train the transformer (or the LSTM baseline) on the corpus; resumable"),
     "evaluate": ("evaluate", "test-set bits per note, music metrics and originality of checkpoints (--json for scripts)"),
-
-
-
-
+    "compose": ("compose", "compose a piece locally: MIDI, MP3, piano roll and settings to --out"),
     "bot": ("bot", "run the Discord bot (needs DISCORD_TOKEN)"),
-
+    "worker": ("worker", "run a composer worker for the Redis queue (one per GPU; needs CADENZA_REDIS_URL)"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand module adds its own options."""
     parser = argparse.ArgumentParser(prog="cadenza", description="Cadenza composes music with its own model.")
-    parser.add_argument("--config", type=Path, default=None, help="config file (default: $CADENZA_CONFIG or ./config.toml)")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="config file (default: $CADENZA_CONFIG or ./config.toml)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)

@@ -19,6 +19,7 @@ from bot.metrics import MetricsSettings
 from bot.settings import BotSettings
 from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
+from model.engine_settings import EngineSettings
 from model.queues.settings import QueueSettings
 from render.settings import RenderSettings
 from training.corpus_settings import CorpusSettings
@@ -38,6 +39,13 @@ class AppSettings:
     def __post_init__(self) -> None:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which checkpoint composes."""
+
+    checkpoint: str = ""  # a checkpoint folder; "" = the transformer shipped in model/checkpoints/
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,8 @@ class Config:
     bot: BotSettings = BotSettings()
     queue: QueueSettings = QueueSettings()
     metrics: MetricsSettings = MetricsSettings()
+    model: ModelSettings = ModelSettings()
+    engine: EngineSettings = EngineSettings()
     secrets: Secrets = Secrets()
     source: Path | None = None  # the file this came from, for messages
 
@@ -75,6 +85,8 @@ SECTIONS: dict[str, str] = {
     "bot": "bot",
     "queue": "queue",
     "metrics": "metrics",
+    "model": "model",
+    "engine": "engine",
 }
 
 
@@ -95,7 +107,9 @@ def config_from_tables(raw: dict[str, Any], env: Mapping[str, str], source: Path
     """Validate parsed TOML tables (and secrets from `env`) into a `Config`."""
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"unknown section [{unknown[0]}] in {source or 'config'} (known: {', '.join(SECTIONS)})")
+        raise ConfigError(
+            f"unknown section [{unknown[0]}] in {source or 'config'} (known: {', '.join(SECTIONS)})"
+        )
     values: dict[str, Any] = {}
     for table, attr in SECTIONS.items():
         cls = getattr(Config(), attr).__class__

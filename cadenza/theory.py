@@ -45,11 +45,32 @@ def parse_key(text: str) -> Key:
     t = text.strip().replace("♯", "#").replace("♭", "b")
     mode = "major"
     low = t.lower()
-    for suffix, m in ((" major", "major"), (" minor", "minor"), ("maj", "major"), ("min", "minor"), ("m", "minor")):
+    for suffix, m in (
+        (" major", "major"),
+        (" minor", "minor"),
+        ("maj", "major"),
+        ("min", "minor"),
+        ("m", "minor"),
+    ):
         if low.endswith(suffix) and len(t) > len(suffix):
             t, mode = t[: -len(suffix)].strip(), m
             break
-    aliases = {"C#": 1, "Db": 1, "D#": 3, "Eb": 3, "Gb": 6, "F#": 6, "G#": 8, "Ab": 8, "A#": 10, "Bb": 10, "Cb": 11, "E#": 5, "Fb": 4, "B#": 0}
+    aliases = {
+        "C#": 1,
+        "Db": 1,
+        "D#": 3,
+        "Eb": 3,
+        "Gb": 6,
+        "F#": 6,
+        "G#": 8,
+        "Ab": 8,
+        "A#": 10,
+        "Bb": 10,
+        "Cb": 11,
+        "E#": 5,
+        "Fb": 4,
+        "B#": 0,
+    }
     name = t[:1].upper() + t[1:]
     if name in PITCH_NAMES:
         return Key(PITCH_NAMES.index(name), mode)

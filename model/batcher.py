@@ -48,7 +48,14 @@ class Row:
 class Batcher:
     """Owns the model's cache and the live rows; `admit` and `step` are called by one thread."""
 
-    def __init__(self, model: nn.Module, tok: CadenzaTokenizer, stats: dict[str, Any], max_batch: int, device: torch.device) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        tok: CadenzaTokenizer,
+        stats: dict[str, Any],
+        max_batch: int,
+        device: torch.device,
+    ) -> None:
         self.model, self.tok, self.stats, self.max_batch, self.device = model, tok, stats, max_batch, device
         self.vocab = Vocabulary(tok)
         self.cache = model.new_cache(max_batch, device)
@@ -75,7 +82,9 @@ class Batcher:
         self.cache.reset_slot(slot)
         self.rows.append(row)
         context = self._context_tokens(row)
-        logits = self.model.step(torch.tensor([context], device=self.device), self.cache, slice(slot, slot + 1))
+        logits = self.model.step(
+            torch.tensor([context], device=self.device), self.cache, slice(slot, slot + 1)
+        )
         self._sample(row, logits[0])
 
     def step(self) -> list[Row]:
@@ -94,7 +103,9 @@ class Batcher:
         return self._evict()
 
     def _sample(self, row: Row, logits: torch.Tensor) -> None:
-        token = sample_token(logits.cpu(), row.grammar.allowed(), row.request.params, row.generator, row.recent_pitches)
+        token = sample_token(
+            logits.cpu(), row.grammar.allowed(), row.request.params, row.generator, row.recent_pitches
+        )
         row.tokens.append(token)
         row.grammar.advance(token)
         if self.tok.pitch_of[token] >= 0:

@@ -64,7 +64,9 @@ def build_model(kind: str, config: dict[str, Any]) -> nn.Module:
     cls, cfg_cls = ARCHS[kind]
     names = {f.name for f in dataclasses.fields(cfg_cls)}
     if set(config) - names:
-        raise CheckpointError(f"checkpoint model config has unknown fields {sorted(set(config) - names)}: newer code?")
+        raise CheckpointError(
+            f"checkpoint model config has unknown fields {sorted(set(config) - names)}: newer code?"
+        )
     return cls(cfg_cls(**config))
 
 
@@ -112,7 +114,9 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> Checkpoin
     tokenizer = CadenzaTokenizer.from_json(meta["tokenizer"])
     model = build_model(meta["kind"], meta["model_config"])
     if model.cfg.vocab_size != len(tokenizer):  # type: ignore[union-attr]
-        raise CheckpointError(f"{path}: model vocabulary {model.cfg.vocab_size} != tokenizer {len(tokenizer)}")  # type: ignore[union-attr]
+        raise CheckpointError(
+            f"{path}: model vocabulary {model.cfg.vocab_size} != tokenizer {len(tokenizer)}"
+        )  # type: ignore[union-attr]
     try:
         state = load_file(str(path / WEIGHTS), device=str(device))
     except Exception as e:
@@ -121,6 +125,8 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> Checkpoin
         state["head.weight"] = state["tok_emb.weight"]
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise CheckpointError(f"{path}: weights do not match the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise CheckpointError(
+            f"{path}: weights do not match the model (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     model.to(device).eval()
     return Checkpoint(model, tokenizer, meta)

@@ -22,29 +22,12 @@ import torch
 from cadenza.errors import Busy, CadenzaError, GenerationFailed
 from model.batcher import Batcher, Row
 from model.checkpoint import Checkpoint
+from model.engine_settings import EngineSettings
 from model.finish import finish_piece
 from model.request import GeneratedPiece, GenerationRequest, Progress
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """How the engine batches and protects itself."""
-
-    max_batch: int = 32  # rows decoded together; more raises throughput, and per-step latency
-    batch_wait_ms: float = 5.0  # how long a lone request waits for company before starting
-    max_queue: int = 64  # requests waiting beyond the running batch; past this: Busy
-    request_timeout_s: float = 120.0  # a request still unfinished after this fails (and frees its row)
-    device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
-    threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
-
-    def __post_init__(self) -> None:
-        if self.max_batch < 1 or self.max_queue < 0 or self.request_timeout_s <= 0 or self.batch_wait_ms < 0:
-            raise ValueError("max_batch >= 1, max_queue >= 0, request_timeout_s > 0 and batch_wait_ms >= 0 required")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError("device must be 'auto', 'cpu' or 'cuda'")
 
 
 @dataclass(eq=False)
@@ -69,7 +52,9 @@ class _Job:
 
     def progress(self, done: int, expected: int) -> None:
         if self.on_progress is not None:
-            self.loop.call_soon_threadsafe(self.on_progress, Progress(self.request.request_id, done, expected))
+            self.loop.call_soon_threadsafe(
+                self.on_progress, Progress(self.request.request_id, done, expected)
+            )
 
 
 class Engine:
@@ -79,7 +64,9 @@ class Engine:
         self.ck = checkpoint
         self.settings = settings or EngineSettings()
         want = self.settings.device
-        self.device = torch.device("cuda" if want == "cuda" or (want == "auto" and torch.cuda.is_available()) else "cpu")
+        self.device = torch.device(
+            "cuda" if want == "cuda" or (want == "auto" and torch.cuda.is_available()) else "cpu"
+        )
         self.ck.model.to(self.device).eval()
         self.stats = checkpoint.meta.get("genre_stats", {})
         self._incoming: queue.Queue[_Job] = queue.Queue(maxsize=self.settings.max_queue)
@@ -121,7 +108,9 @@ class Engine:
         waves = (self.queue_depth + self.active_rows) / self.settings.max_batch
         return round(self.seconds_per_request * max(1.0, waves), 1)
 
-    async def generate(self, request: GenerationRequest, on_progress: ProgressCallback | None = None) -> GeneratedPiece:
+    async def generate(
+        self, request: GenerationRequest, on_progress: ProgressCallback | None = None
+    ) -> GeneratedPiece:
         """Compose one piece. Raises BadInput, Busy or GenerationFailed (all user-safe)."""
         self.start()
         loop = asyncio.get_running_loop()
@@ -130,7 +119,9 @@ class Engine:
             self._incoming.put_nowait(job)
         except queue.Full:
             wait = self.estimated_wait()
-            raise Busy(f"The composer is busy; please try again in about {wait:.0f} s.", retry_after=wait) from None
+            raise Busy(
+                f"The composer is busy; please try again in about {wait:.0f} s.", retry_after=wait
+            ) from None
         if on_progress is not None:
             on_progress(Progress(request.request_id, 0, 1, queue_position=self.queue_depth))
         timeout = (request.timeout_s or self.settings.request_timeout_s) + 5.0
@@ -152,11 +143,20 @@ class Engine:
             torch.set_num_threads(self.settings.threads)
         while not self._stop.is_set():
             try:
-                self._loop(Batcher(self.ck.model, self.ck.tokenizer, self.stats, self.settings.max_batch, self.device))
+                self._loop(
+                    Batcher(
+                        self.ck.model, self.ck.tokenizer, self.stats, self.settings.max_batch, self.device
+                    )
+                )
             except Exception as e:
                 self.restarts += 1
                 log.exception("engine loop died (restart %d)", self.restarts)
-                self._fail_all(GenerationFailed("The composer hit an internal error; please try again.").with_traceback(None), cause=e)
+                self._fail_all(
+                    GenerationFailed("The composer hit an internal error; please try again.").with_traceback(
+                        None
+                    ),
+                    cause=e,
+                )
 
     def _fail_all(self, error: GenerationFailed, cause: BaseException | None = None) -> None:
         error.__cause__ = cause
@@ -224,7 +224,9 @@ class Engine:
         if row.cancelled or job.cancelled:
             return
         if not row.grammar.finished and time.monotonic() > row.deadline:
-            job.resolve(error=GenerationFailed("Composing took too long and was stopped; try a shorter piece."))
+            job.resolve(
+                error=GenerationFailed("Composing took too long and was stopped; try a shorter piece.")
+            )
             return
         queue_s = row.started - job.enqueued
         piece = finish_piece(row, self.ck.tokenizer, self.ck.name, queue_s)

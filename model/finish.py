@@ -75,4 +75,6 @@ def _tonic_shift(have: int, have_mode: str, want_index: int) -> int:
 def _fits(tok: CadenzaTokenizer, tokens: np.ndarray, shift: int) -> bool:
     pitches = tok.pitch_of[tokens]
     pitches = pitches[pitches >= 0]
-    return bool(len(pitches) == 0 or (pitches.min() + shift >= PITCH_LOW and pitches.max() + shift <= PITCH_HIGH))
+    return bool(
+        len(pitches) == 0 or (pitches.min() + shift >= PITCH_LOW and pitches.max() + shift <= PITCH_HIGH)
+    )

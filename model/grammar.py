@@ -16,7 +16,20 @@ import torch
 from model.tokenizer import CadenzaTokenizer
 
 MAX_NOTES_PER_POSITION = 8  # densest chord the grammar lets through
-TYPES = ("PAD", "BOS", "EOS", "Bar", "TimeSig", "Position", "Tempo", "Pitch", "Duration", "PitchDrum", "Genre", "Key")
+TYPES = (
+    "PAD",
+    "BOS",
+    "EOS",
+    "Bar",
+    "TimeSig",
+    "Position",
+    "Tempo",
+    "Pitch",
+    "Duration",
+    "PitchDrum",
+    "Genre",
+    "Key",
+)
 NEXT: dict[str, tuple[str, ...]] = {
     "BOS": ("Genre",),
     "Genre": ("Key",),
@@ -51,7 +64,9 @@ class Vocabulary:
             elif kind == "Tempo":
                 self.tempo[i] = float(value)
         self.type_masks = {t: torch.from_numpy(self.type_index == TYPES.index(t)) for t in TYPES}
-        self.next_masks = {t: torch.stack([self.type_masks[n] for n in nxt]).any(0) for t, nxt in NEXT.items()}
+        self.next_masks = {
+            t: torch.stack([self.type_masks[n] for n in nxt]).any(0) for t, nxt in NEXT.items()
+        }
         self.eos_id, self.bar_id = tok.eos_id, tok.bar_id
         self.ids_of = {t: np.flatnonzero(self.type_index == TYPES.index(t)) for t in TYPES}
 

@@ -52,7 +52,13 @@ class LSTMComposer(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.emb = nn.Embedding(cfg.vocab_size, cfg.hidden)
-        self.lstm = nn.LSTM(cfg.hidden, cfg.hidden, cfg.n_layer, batch_first=True, dropout=cfg.dropout if cfg.n_layer > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            cfg.hidden,
+            cfg.hidden,
+            cfg.n_layer,
+            batch_first=True,
+            dropout=cfg.dropout if cfg.n_layer > 1 else 0.0,
+        )
         self.drop = nn.Dropout(cfg.dropout)
         self.dense = nn.Linear(cfg.hidden, cfg.dense)
         self.out = nn.Linear(cfg.dense, cfg.vocab_size)
@@ -71,7 +77,9 @@ class LSTMComposer(nn.Module):
         y, _ = self.lstm(self.emb(idx))
         return self._head(y)
 
-    def new_cache(self, max_batch: int, device: torch.device, dtype: torch.dtype = torch.float32) -> LSTMCache:
+    def new_cache(
+        self, max_batch: int, device: torch.device, dtype: torch.dtype = torch.float32
+    ) -> LSTMCache:
         """Zero state for `max_batch` slots."""
         return LSTMCache(self.cfg, max_batch, device, dtype)
 

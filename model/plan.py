@@ -32,7 +32,11 @@ class Plan:
 
 
 def make_plan(
-    req: GenerationRequest, tok: CadenzaTokenizer, vocab: Vocabulary, stats: dict[str, Any], rng: torch.Generator
+    req: GenerationRequest,
+    tok: CadenzaTokenizer,
+    vocab: Vocabulary,
+    stats: dict[str, Any],
+    rng: torch.Generator,
 ) -> Plan:
     """Resolve unset controls from the genre's statistics (choices drawn from the row's generator)."""
     if req.genre not in tok.genres:
@@ -42,7 +46,12 @@ def make_plan(
     gstats = stats.get(req.genre, {})
     key_index = _key_index(req, gstats, rng)
     primer = list(req.primer or ())
-    metre = req.time_signature or _primer_value(tok, primer, "TimeSig_") or _pick(gstats.get("time_signatures", {}), rng) or "4/4"
+    metre = (
+        req.time_signature
+        or _primer_value(tok, primer, "TimeSig_")
+        or _pick(gstats.get("time_signatures", {}), rng)
+        or "4/4"
+    )
     if f"TimeSig_{metre}" not in tok.vocab:
         raise BadInput(f"time signature {metre} is not supported; try 4/4, 3/4, 2/4, 6/8 or 2/2")
     tempo = req.tempo or _float(_primer_value(tok, primer, "Tempo_")) or float(gstats.get("tempo", 100.0))

@@ -19,7 +19,9 @@ class SamplingParams:
     temperature: float = 1.0  # <1 sharper and safer, >1 more surprising
     top_k: int = 0  # keep only the k likeliest tokens (0 = off)
     top_p: float = 0.95  # nucleus: keep the smallest set holding this much probability
-    repetition_penalty: float = 1.1  # divides the logits of pitches used in the last `repetition_window` notes
+    repetition_penalty: float = (
+        1.1  # divides the logits of pitches used in the last `repetition_window` notes
+    )
     repetition_window: int = 16
 
     def __post_init__(self) -> None:

@@ -46,7 +46,8 @@ class TokenizerParams:
             tempo_range=tuple(self.tempo_range),
             # Denominators in descending order whatever the source order (JSON may sort keys): token ids depend on it.
             time_signature_range={
-                int(k): list(v) for k, v in sorted(self.time_signature_range.items(), key=lambda kv: -int(kv[0]))
+                int(k): list(v)
+                for k, v in sorted(self.time_signature_range.items(), key=lambda kv: -int(kv[0]))
             },
             delete_equal_successive_tempo_changes=True,
             delete_equal_successive_time_sig_changes=True,
@@ -60,7 +61,9 @@ class TokenizerParams:
             beat_res=tuple((int(a), int(b), int(r)) for a, b, r in data["beat_res"]),
             num_tempos=int(data["num_tempos"]),
             tempo_range=(int(data["tempo_range"][0]), int(data["tempo_range"][1])),
-            time_signature_range={int(k): [int(x) for x in v] for k, v in data["time_signature_range"].items()},
+            time_signature_range={
+                int(k): [int(x) for x in v] for k, v in data["time_signature_range"].items()
+            },
         )
 
 
@@ -78,7 +81,11 @@ class CadenzaTokenizer:
         for i in range(len(KEY_NAMES)):
             self.vocab[f"Key_{i}"] = base + len(self.genres) + i
         self.id_to_token = {i: t for t, i in self.vocab.items()}
-        self.pad_id, self.bos_id, self.eos_id = self.vocab["PAD_None"], self.vocab["BOS_None"], self.vocab["EOS_None"]
+        self.pad_id, self.bos_id, self.eos_id = (
+            self.vocab["PAD_None"],
+            self.vocab["BOS_None"],
+            self.vocab["EOS_None"],
+        )
         self.bar_id = self.vocab["Bar_None"]
         # pitch_of[id] = MIDI pitch for Pitch_* tokens, -1 otherwise; pitch_token[p] = id of Pitch_p or -1.
         self.pitch_of = np.full(len(self.vocab), -1, dtype=np.int16)
@@ -111,7 +118,9 @@ class CadenzaTokenizer:
 
     def decode(self, ids: Sequence[int]) -> symusic.Score:
         """A score from ids; conditioning and special tokens are ignored."""
-        music = [i for i in ids if i < len(self.remi.vocab) and i not in (self.pad_id, self.bos_id, self.eos_id)]
+        music = [
+            i for i in ids if i < len(self.remi.vocab) and i not in (self.pad_id, self.bos_id, self.eos_id)
+        ]
         return self.remi.decode([music])
 
     def transpose(self, ids: np.ndarray, semitones: int) -> np.ndarray:

@@ -30,7 +30,9 @@ class TransformerConfig:
 class KVCache:
     """Keys and values per layer for `max_batch` row slots of up to `block_size` positions."""
 
-    def __init__(self, cfg: TransformerConfig, max_batch: int, device: torch.device, dtype: torch.dtype) -> None:
+    def __init__(
+        self, cfg: TransformerConfig, max_batch: int, device: torch.device, dtype: torch.dtype
+    ) -> None:
         shape = (cfg.n_layer, 2, max_batch, cfg.n_head, cfg.block_size, cfg.d_model // cfg.n_head)
         self.kv = torch.zeros(shape, device=device, dtype=dtype)  # (L, 2, B, H, T, D)
         self.lengths = torch.zeros(max_batch, dtype=torch.long, device=device)  # filled positions per slot
@@ -76,7 +78,9 @@ class Block(nn.Module):
         x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, c)))
         return x + self.drop(self.mlp(self.ln2(x)))
 
-    def forward_cached(self, x: torch.Tensor, kv: torch.Tensor, start: torch.Tensor, rows: slice) -> torch.Tensor:
+    def forward_cached(
+        self, x: torch.Tensor, kv: torch.Tensor, start: torch.Tensor, rows: slice
+    ) -> torch.Tensor:
         """x: (B, T, C) new tokens of cache rows `rows`, each starting at position `start[b]`; kv: (2, Bmax, H, Tmax, D)."""
         b, t, c = x.shape
         q, k, v = self._split(x)

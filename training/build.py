@@ -26,7 +26,9 @@ def split_of(piece_id: str, settings: CorpusSettings) -> str:
     return "val" if f < settings.test_fraction + settings.val_fraction else "train"
 
 
-def build_corpus(settings: CorpusSettings, midi_dir: Path | None = None, use_music21: bool = True) -> dict[str, Any]:
+def build_corpus(
+    settings: CorpusSettings, midi_dir: Path | None = None, use_music21: bool = True
+) -> dict[str, Any]:
     """Build (or resume building) the corpus in settings.out_dir; returns the corpus metadata."""
     started = time.monotonic()
     tasks = list(music21_tasks(settings)) if use_music21 else []
@@ -70,7 +72,7 @@ def summarise(out_dir: Path, genres: list[str]) -> list[dict[str, Any]]:
                 {
                     "genre": genre,
                     "split": split,
-                    "pieces": int(len(sel)),
+                    "pieces": len(sel),
                     "notes": int(sel["notes"].sum()),
                     "tokens": int(sel["length"].sum()),
                     "minutes": round(float(sel["seconds"].sum()) / 60, 1),
@@ -92,5 +94,7 @@ def format_summary(meta: dict[str, Any]) -> str:
     )
     sk = meta["skipped"]
     lines.append("")
-    lines.append(f"Skipped sources: {sk['total']} " + ", ".join(f"{k}: {v}" for k, v in sk["by_reason"].items()))
+    lines.append(
+        f"Skipped sources: {sk['total']} " + ", ".join(f"{k}: {v}" for k, v in sk["by_reason"].items())
+    )
     return "\n".join(lines)

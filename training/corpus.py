@@ -21,7 +21,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from training.convert import MIDI_SUFFIXES, MUSIC21_SUFFIXES, ConversionResult, ConvertedPiece, SourceTask, convert
+from training.convert import (
+    MIDI_SUFFIXES,
+    MUSIC21_SUFFIXES,
+    ConversionResult,
+    ConvertedPiece,
+    SourceTask,
+    convert,
+)
 from training.corpus_settings import CorpusSettings
 
 log = logging.getLogger(__name__)
@@ -75,7 +82,9 @@ def _file_tasks(settings: CorpusSettings, genre: str, piece_id: str, path: str) 
         yield _task(settings, genre, tune_id, path, abc_text=header + "\n" + tune)
 
 
-def _task(settings: CorpusSettings, genre: str, piece_id: str, path: str, abc_text: str | None = None) -> SourceTask:
+def _task(
+    settings: CorpusSettings, genre: str, piece_id: str, path: str, abc_text: str | None = None
+) -> SourceTask:
     return SourceTask(
         piece_id=piece_id,
         genre=genre,
@@ -92,14 +101,18 @@ def stable_fraction(piece_id: str) -> float:
     return int(hashlib.sha1(piece_id.encode()).hexdigest()[:12], 16) / 16**12
 
 
-def cap_per_genre(tasks: list[SourceTask], cap: int, overrides: dict[str, int] | None = None) -> list[SourceTask]:
+def cap_per_genre(
+    tasks: list[SourceTask], cap: int, overrides: dict[str, int] | None = None
+) -> list[SourceTask]:
     """At most `cap` tasks per genre (or its override), chosen by a stable hash so the choice is reproducible."""
     by_genre: dict[str, list[SourceTask]] = {}
     for t in tasks:
         by_genre.setdefault(t.genre, []).append(t)
     chosen: list[SourceTask] = []
     for genre, group in by_genre.items():
-        chosen += sorted(group, key=lambda t: stable_fraction(t.piece_id))[: (overrides or {}).get(genre, cap)]
+        chosen += sorted(group, key=lambda t: stable_fraction(t.piece_id))[
+            : (overrides or {}).get(genre, cap)
+        ]
     return chosen
 
 
@@ -113,7 +126,9 @@ def convert_all(tasks: list[SourceTask], out_dir: Path, workers: int) -> list[Co
     if todo:
         ctx = mp.get_context("spawn")  # fresh interpreters: music21 and torch do not like fork
         with ctx.Pool(workers or os.cpu_count() or 1, maxtasksperchild=200) as pool:
-            results = pool.imap_unordered(_convert_indexed, list(enumerate(p.task for p in todo)), chunksize=2)
+            results = pool.imap_unordered(
+                _convert_indexed, list(enumerate(p.task for p in todo)), chunksize=2
+            )
             for i, result in tqdm(results, total=len(todo), desc="converting", unit="src", smoothing=0.05):
                 _store(result, todo[i].cache_file, out_dir)
     return [_load(p, out_dir) for p in planned]
@@ -131,9 +146,16 @@ def _store(result: ConversionResult, cache_file: Path, out_dir: Path) -> None:
         midi_path.write_bytes(piece.midi)
         pieces.append({**{k: v for k, v in vars(piece).items() if k != "midi"}, "midi_file": midi_path.name})
     tmp = cache_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(
-            {"piece_id": result.task.piece_id, "error": result.error, "seconds": result.seconds_taken, "pieces": pieces}
-        ))
+    tmp.write_text(
+        json.dumps(
+            {
+                "piece_id": result.task.piece_id,
+                "error": result.error,
+                "seconds": result.seconds_taken,
+                "pieces": pieces,
+            }
+        )
+    )
     tmp.replace(cache_file)  # atomic: an interrupted build never leaves a half-written cache entry
 
 

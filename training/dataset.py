@@ -19,7 +19,9 @@ PITCH_LOW, PITCH_HIGH = 21, 108
 class WindowSampler:
     """Random packed windows from one split; memory stays flat whatever the corpus size."""
 
-    def __init__(self, split: TokenSplit, tok: CadenzaTokenizer, seq_len: int, transpose_range: int = 0) -> None:
+    def __init__(
+        self, split: TokenSplit, tok: CadenzaTokenizer, seq_len: int, transpose_range: int = 0
+    ) -> None:
         if len(split.index) == 0:
             raise ValueError("the split has no pieces")
         self.split, self.tok, self.seq_len, self.transpose_range = split, tok, seq_len, transpose_range
@@ -43,7 +45,9 @@ class WindowSampler:
         bars = np.flatnonzero(music == self.tok.bar_id)
         start = int(rng.choice(bars)) if len(bars) else 0
         body = music[start : start + self.seq_len]
-        prefix = np.array([self.tok.bos_id, self.genre_tokens[row["genre"]], self.tok.key_id(int(row["key"]))])
+        prefix = np.array(
+            [self.tok.bos_id, self.genre_tokens[row["genre"]], self.tok.key_id(int(row["key"]))]
+        )
         tail = [self.tok.eos_id] if start + self.seq_len >= len(music) else []
         seg = np.concatenate([prefix, body, np.array(tail, dtype=np.int64)])
         if self.transpose_range:
@@ -66,7 +70,9 @@ class WindowSampler:
         w = torch.from_numpy(np.stack([self.window(rng) for _ in range(batch_size)]))
         return w[:, :-1].contiguous(), w[:, 1:].contiguous()
 
-    def fixed_batches(self, seed: int, count: int, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def fixed_batches(
+        self, seed: int, count: int, batch_size: int
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The same evaluation windows for every model and every call (no transposition)."""
         keep, self.transpose_range = self.transpose_range, 0
         try:

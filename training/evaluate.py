@@ -224,6 +224,7 @@ def evaluate(
     if index is not None:
         baseline = {g: [index.find(top_line(n)) for n in notes] for g, notes in real.items()}
         report["real_test_pieces"] = {"originality": originality_summary(baseline, index)}
+    report["real_excerpts"] = {g: len(n) for g, n in real.items()}
     report["settings"] = {**asdict(settings), "seq_len": seq_len, "parts": list(settings.parts)}
     report["corpus"] = {"dir": str(corpus_dir), "fingerprint": meta["fingerprint"]}
     return report
@@ -248,8 +249,11 @@ def write_evaluation(checkpoint_path: Path, model_report: dict[str, Any], report
     tmp.replace(path)
 
 
-def default_checkpoints(root: Path = Path("model/checkpoints")) -> list[Path]:
-    """The shipped checkpoints that exist, transformer first."""
+def default_checkpoints(root: Path | None = None) -> list[Path]:
+    """The shipped checkpoints that exist (model/checkpoints/<kind>), transformer first."""
+    import model
+
+    root = root or Path(model.__file__).resolve().parent / "checkpoints"
     return [root / kind for kind in ("transformer", "lstm") if (root / kind / "model.json").exists()]
 
 

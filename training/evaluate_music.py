@@ -11,13 +11,12 @@ import numpy as np
 from model.request import GeneratedPiece
 from model.tokenizer import CadenzaTokenizer
 from training.metrics import Notes, compare_sets, notes_of
-from training.originality import CopyMatch, OriginalityIndex
+from training.originality import FLAG_BARS, CopyMatch, OriginalityIndex
 from training.token_store import TokenSplit
 
 if TYPE_CHECKING:
     from training.evaluate import EvalSettings
 
-FLAG_BARS = 8.0  # a sample copying this many bars of a training piece is a bug (issue 3)
 BAR_BINS = (1.0, 2.0, 4.0, 8.0)  # histogram edges of copied-run lengths, in bars
 
 

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 FORMAT = "cadenza-originality-1"
 ONSET_STEPS = 24  # inter-onset intervals are counted in 1/24 quarter notes (32nds and triplets exact)
 SENTINEL = np.uint16(0xFFFF)  # separates pieces; no note event encodes to it (intervals are clipped to +-126)
+FLAG_BARS = 8.0  # a piece that copies this many bars of one training piece is a bug to fix (issue 3)
 MAX_HITS = 256  # candidate positions checked per query n-gram (very common figures have thousands)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 

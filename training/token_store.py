@@ -19,7 +19,14 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 INDEX_DTYPE = np.dtype(
-    [("offset", "<i8"), ("length", "<i4"), ("genre", "<i2"), ("key", "<i2"), ("notes", "<i4"), ("seconds", "<f4")]
+    [
+        ("offset", "<i8"),
+        ("length", "<i4"),
+        ("genre", "<i2"),
+        ("key", "<i2"),
+        ("notes", "<i4"),
+        ("seconds", "<f4"),
+    ]
 )
 
 

@@ -50,12 +50,28 @@ def lr_at(step: int, s: TrainSettings) -> float:
 def model_config(s: TrainSettings, vocab_size: int) -> dict[str, Any]:
     """The architecture's config dict from training settings."""
     if s.arch == "transformer":
-        return {"vocab_size": vocab_size, "block_size": s.seq_len, "n_layer": s.n_layer, "n_head": s.n_head, "d_model": s.d_model, "dropout": s.dropout}
-    return {"vocab_size": vocab_size, "n_layer": s.lstm_layers, "hidden": s.lstm_hidden, "dense": s.lstm_hidden, "dropout": s.dropout, "block_size": s.seq_len}
+        return {
+            "vocab_size": vocab_size,
+            "block_size": s.seq_len,
+            "n_layer": s.n_layer,
+            "n_head": s.n_head,
+            "d_model": s.d_model,
+            "dropout": s.dropout,
+        }
+    return {
+        "vocab_size": vocab_size,
+        "n_layer": s.lstm_layers,
+        "hidden": s.lstm_hidden,
+        "dense": s.lstm_hidden,
+        "dropout": s.dropout,
+        "block_size": s.seq_len,
+    }
 
 
 @torch.no_grad()
-def mean_loss(model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device) -> float:
+def mean_loss(
+    model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device
+) -> float:
     """Mean next-token cross-entropy (nats) over fixed batches."""
     was = model.training
     model.eval()
@@ -83,7 +99,9 @@ class Trainer:
         self.corpus_fingerprint = meta["fingerprint"]
         self.tok = CadenzaTokenizer.from_json(meta["tokenizer"])
         self.genre_stats = genre_stats(TokenSplit.open(corpus_dir, "train"), self.tok)
-        self.train_data = WindowSampler(TokenSplit.open(corpus_dir, "train"), self.tok, settings.seq_len, settings.transpose_range)
+        self.train_data = WindowSampler(
+            TokenSplit.open(corpus_dir, "train"), self.tok, settings.seq_len, settings.transpose_range
+        )
         val = WindowSampler(TokenSplit.open(corpus_dir, "val"), self.tok, settings.seq_len)
         self.val_batches = val.fixed_batches(settings.seed, settings.eval_batches, settings.batch_size)
         torch.manual_seed(settings.seed)  # identical initial weights on every rank and every run
@@ -96,12 +114,19 @@ class Trainer:
     def _param_groups(self) -> list[dict[str, Any]]:
         decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in self.model.named_parameters() if p.dim() < 2]
-        return [{"params": decay, "weight_decay": self.s.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return [
+            {"params": decay, "weight_decay": self.s.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
 
     # -- checkpoints -------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
         return {
-            "training": {**{k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self.s).items()}, "step": self.step, "best_val_loss": self.best_val},
+            "training": {
+                **{k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self.s).items()},
+                "step": self.step,
+                "best_val_loss": self.best_val,
+            },
             "corpus_fingerprint": self.corpus_fingerprint,
             "genre_stats": self.genre_stats,
         }
@@ -116,9 +141,13 @@ class Trainer:
             flat = {}
             for i, st in self.opt.state_dict()["state"].items():
                 for k, v in st.items():
-                    flat[f"{i}.{k}"] = v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
+                    flat[f"{i}.{k}"] = (
+                        v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
+                    )
             save_file(flat, str(self.out / which / "optimizer.safetensors"))
-            (self.out / which / "state.json").write_text(json.dumps({"step": self.step, "best_val_loss": self.best_val}))
+            (self.out / which / "state.json").write_text(
+                json.dumps({"step": self.step, "best_val_loss": self.best_val})
+            )
 
     def try_resume(self) -> bool:
         """Continue from out_dir/last if it exists; returns whether it did."""
@@ -155,7 +184,13 @@ class Trainer:
         model.train()
         end = self.s.max_steps if stop_after is None else min(self.s.max_steps, stop_after)
         logger = _Logger(self.out, enabled=self.rank == 0)
-        bar = tqdm(total=self.s.max_steps, initial=self.step, disable=not progress or self.rank != 0, unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=self.s.max_steps,
+            initial=self.step,
+            disable=not progress or self.rank != 0,
+            unit="step",
+            dynamic_ncols=True,
+        )
         started, tokens = time.monotonic(), 0
         tok_s = 0.0
         try:
@@ -165,7 +200,9 @@ class Trainer:
                 self.step += 1
                 tok_s = tokens / max(time.monotonic() - started, 1e-9)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr_at(self.step, self.s):.1e}")
+                bar.set_postfix(
+                    loss=f"{loss:.3f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr_at(self.step, self.s):.1e}"
+                )
                 logger.train(self.step, loss, lr_at(self.step, self.s), tok_s)
                 if self.step % self.s.eval_every == 0 or self.step == end:
                     self._evaluate(logger)
@@ -222,7 +259,9 @@ class _Logger:
 
     def train(self, step: int, loss: float, lr: float, tok_s: float) -> None:
         if self.enabled and step % 10 == 0:
-            self.csv.writerow([step, "train", f"{loss:.5f}", f"{lr:.3e}", f"{tok_s:.0f}", f"{time.time():.0f}"])
+            self.csv.writerow(
+                [step, "train", f"{loss:.5f}", f"{lr:.3e}", f"{tok_s:.0f}", f"{time.time():.0f}"]
+            )
             if self.tb:
                 self.tb.add_scalar("loss/train", loss, step)
 

@@ -69,20 +69,23 @@ class RedisQueue:
         self._waiting: dict[str, _Waiter] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._reader: asyncio.Task[None] | None = None
-        self._closing = False
+        self._start_lock = asyncio.Lock()
+        self._closing = False  # no new jobs
+        self._stopped = False  # the reader ends
         self.duplicates_dropped = 0  # results for jobs already answered here
         self.unknown_dropped = 0  # replies for jobs this process never asked for (or forgot)
         self.seconds_per_job = 10.0  # running mean of time to reply, for Busy's retry_after
 
     async def start(self) -> None:
         """Check Redis is reachable and start the reply reader (idempotent)."""
-        if self._reader is not None and not self._reader.done():
-            return
-        try:
-            await self._redis.ping()
-        except RedisError as e:
-            raise ConfigError(f"cannot reach Redis at {_safe_url(self._url)}: {e}") from e
-        self._reader = asyncio.create_task(self._read_replies(), name=f"cadenza-replies:{self.client_id}")
+        async with self._start_lock:  # many first requests arrive at once; one reader only
+            if self._reader is not None and not self._reader.done():
+                return
+            try:
+                await self._redis.ping()
+            except RedisError as e:
+                raise ConfigError(f"cannot reach Redis at {_safe_url(self._url)}: {e}") from e
+            self._reader = asyncio.create_task(self._read_replies(), name=f"cadenza-replies:{self.client_id}")
 
     async def generate(
         self, request: GenerationRequest, on_progress: ProgressCallback | None = None
@@ -117,6 +120,7 @@ class RedisQueue:
         if futures and self.settings.shutdown_grace_s > 0:
             await asyncio.wait(futures, timeout=self.settings.shutdown_grace_s)
         self._fail_all(GenerationFailed("The bot restarted before your piece was ready; please try again."))
+        self._stopped = True
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -151,7 +155,7 @@ class RedisQueue:
     async def _read_replies(self) -> None:
         """Read our reply stream for as long as we live; a Redis outage pauses it, never ends it."""
         last = b"0-0"  # the stream is ours alone and new: read it from the start
-        while True:
+        while not self._stopped:
             try:
                 batches = await self._redis.xread(
                     {self.reply_key: last}, count=READ_BATCH, block=self.settings.block_ms
@@ -163,6 +167,8 @@ class RedisQueue:
                 if entries:
                     await self._redis.xdel(self.reply_key, *[entry_id for entry_id, _ in entries])
             except RedisError as e:
+                if self._stopped:
+                    break  # redis-py reports a cancelled blocking read as a closed connection
                 log.warning("reading replies from Redis failed (%s); retrying in %.0f s", e, RECONNECT_S)
                 await asyncio.sleep(RECONNECT_S)
             except Exception:

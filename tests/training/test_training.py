@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +71,10 @@ def test_ddp_on_gloo_with_two_processes(tiny_corpus: Path, tmp_path: Path) -> No
         "d_model = 32\nseq_len = 32\nbatch_size = 2\nmax_steps = 6\neval_every = 3\neval_batches = 1\nthreads = 1\n"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0",
+    with socket.socket() as s:  # torchrun's --master_port=0 hangs in rendezvous: pick a free port ourselves
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
            "-m", "bot.cli", "--config", str(config), "train", "--device", "cpu", "--no-progress"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
