@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compose": ("compose", "compose a piece locally: MIDI, MP3, piano roll and settings to --out"),
     "bot": ("bot", "run the Discord bot (needs DISCORD_TOKEN)"),
     "worker": ("worker", "run a composer worker for the Redis queue (one per GPU; needs CADENZA_REDIS_URL)"),
+    "worker": ("worker", "run a composer worker for the Redis queue (one per GPU; needs CADENZA_REDIS_URL)"),
 }
 
 

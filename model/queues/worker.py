@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -57,7 +58,7 @@ class RedisWorker:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
         self.observer = observer or NullObserver()
         # Take only what the engine can start now, so an idle worker beside us finds work in the stream.
         self.capacity = capacity or engine.settings.max_batch
@@ -93,6 +94,7 @@ class RedisWorker:
             await self._drain()
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
+            await self._leave_group()
             await self._redis.aclose()
             log.info(
                 "worker %s stopped: %d done, %d dead-lettered",
@@ -148,20 +150,18 @@ class RedisWorker:
         log.warning("claimed %d jobs abandoned by dead workers", len(claimed))
         self.observer.jobs_read(len(claimed), claimed=True)
         for entry_id, fields in claimed:
-            self._start(entry_id, fields, deliveries=counts.get(entry_id, s.max_deliveries + 1))
+            if entry_id in counts:  # else it was finished or taken over in the meantime: not ours
+                self._start(entry_id, fields, deliveries=counts[entry_id])
         return len(claimed)
 
     async def _delivery_counts(self, ids: list[bytes]) -> dict[bytes, int]:
-        """How many times each of our pending entries has been handed out (XPENDING)."""
-        rows: Any = await self._redis.xpending_range(
-            self.settings.jobs_key,
-            self.settings.group,
-            min(ids),
-            max(ids),
-            len(self._inflight) + len(ids),
-            self.consumer,
-        )
-        return {bytes(row["message_id"]): int(row["times_delivered"]) for row in rows}
+        """How many times each of these entries has been handed out, if still pending for us (XPENDING)."""
+        s = self.settings
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:  # one exact lookup each: stream ids do not order as byte strings
+                pipe.xpending_range(s.jobs_key, s.group, entry_id, entry_id, 1, self.consumer)
+            replies: list[Any] = await pipe.execute()
+        return {bytes(row["message_id"]): int(row["times_delivered"]) for rows in replies for row in rows}
 
     def _start(self, entry_id: bytes, fields: Fields, deliveries: int) -> None:
         if entry_id in self._inflight:
@@ -302,6 +302,14 @@ class RedisWorker:
                 )
             except RedisError as e:
                 log.warning("heartbeat failed: %s", e)
+
+    async def _leave_group(self) -> None:
+        """Remove our consumer from the group when it holds nothing, so the group lists live workers only."""
+        s = self.settings
+        with contextlib.suppress(RedisError):
+            mine: Any = await self._redis.xpending_range(s.jobs_key, s.group, "-", "+", 1, self.consumer)
+            if not mine:
+                await self._redis.xgroup_delconsumer(s.jobs_key, s.group, self.consumer)
 
     async def _drain(self) -> None:
         """Let in-flight jobs finish for `shutdown_grace_s`; cancel the rest (they stay pending for others)."""
