@@ -21,6 +21,7 @@ from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
 from model.engine_settings import EngineSettings
 from model.queues.settings import QueueSettings
+from ingest.settings import IngestSettings
 from render.settings import RenderSettings
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings
@@ -66,6 +67,7 @@ class Config:
     training: TrainSettings = TrainSettings()
     storage: StorageSettings = StorageSettings()
     render: RenderSettings = RenderSettings()
+    ingest: IngestSettings = IngestSettings()
     bot: BotSettings = BotSettings()
     queue: QueueSettings = QueueSettings()
     metrics: MetricsSettings = MetricsSettings()
@@ -82,6 +84,7 @@ SECTIONS: dict[str, str] = {
     "training": "training",
     "storage": "storage",
     "render": "render",
+    "ingest": "ingest",
     "bot": "bot",
     "queue": "queue",
     "metrics": "metrics",
