@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,7 +34,11 @@ class CadenzaBot(commands.Bot):
     def __init__(self, config: Config, **options: Any) -> None:
         intents = discord.Intents.default()  # no privileged intents: slash commands, buttons, attachments
         super().__init__(
-            command_prefix=commands.when_mentioned, intents=intents, help_command=None, **options
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            tree_cls=CadenzaTree,
+            **options,
         )
         self.config = config
         self._services: Services | None = None
@@ -97,8 +100,7 @@ async def build_services(config: Config, bot: discord.Client) -> Services:
 
     storage = await Storage.from_config(config)
     try:
-        checkpoint = Path(config.bot.checkpoint) if config.bot.checkpoint else None
-        pipeline = await Pipeline.create(config, checkpoint_path=checkpoint)
+        pipeline = await Pipeline.create(config)  # the model from [model] checkpoint
     except BaseException:
         await storage.close()
         raise

@@ -147,8 +147,10 @@ class JobRunner:
     ) -> None:
         """One followup, or a channel message when the interaction token is about to expire."""
         s = self.services.settings
-        embed = piece_embed(piece, work.spec, composed.meta, interaction.user)
-        files = piece_files(composed.mp3, composed.midi, composed.png)
+        embed = piece_embed(
+            piece, work.spec, {**composed.meta, "remarks": composed.remarks}, interaction.user
+        )
+        files = piece_files(composed.audio, composed.midi, composed.png)
         view = piece_view(piece.id)
         age = (datetime.now(UTC) - interaction.created_at).total_seconds()
         if s.token_lifetime_s - age > s.token_margin_s:
@@ -200,7 +202,7 @@ class JobRunner:
         await progress.close()
         user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
         embed = piece_embed(piece, work.spec, composed.meta, user)
-        files = piece_files(composed.mp3, composed.midi, composed.png)
+        files = piece_files(composed.audio, composed.midi, composed.png)
         await self.post_in_channel(
             job.channel_id, job.user_id, embed=embed, files=files, view=piece_view(piece.id)
         )

@@ -6,14 +6,14 @@ is a change here only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.progress import bar
 from bot.storage import Piece, PieceKind
 
 if TYPE_CHECKING:
     from bot.jobs import Work
-    from bot.pipeline import ComposeRequest, Pipeline
+    from bot.pipeline import ComposeRequest, Pipeline, PipelineProgress
 
 
 def compose_request(work: Work, clip: bytes | None, parent: Piece | None) -> ComposeRequest:
@@ -38,18 +38,17 @@ def compose_request(work: Work, clip: bytes | None, parent: Piece | None) -> Com
     )
 
 
-def describe_progress(event: Any) -> str:
+def describe_progress(event: PipelineProgress) -> str:
     """A progress event as one line for the member: queue position, percent composed, rendering."""
-    stage = str(getattr(event, "stage", "") or "")
-    position = int(getattr(event, "queue_position", 0) or 0)
-    fraction = float(getattr(event, "fraction", 0.0) or 0.0)
-    if stage.endswith("render") or stage.endswith("rendering"):
-        return "🎻 Rendering the audio…"
-    if position > 0:
-        return f"⏳ In the queue: {position} ahead of you…"
-    if stage.endswith("ingest") or stage.endswith("reading"):
+    from bot.pipeline import Stage
+
+    if event.stage is Stage.QUEUED:
+        return f"⏳ In the queue: {event.queue_position} ahead of you…"
+    if event.stage is Stage.READING:
         return "👂 Listening to your clip…"
-    return f"🎼 Composing… {bar(fraction)} {fraction:.0%}"
+    if event.stage is Stage.RENDERING:
+        return "🎻 Rendering the audio…"
+    return f"🎼 Composing… {bar(event.fraction)} {event.fraction:.0%}"
 
 
 def genres_of(pipeline: Pipeline) -> list[str]:

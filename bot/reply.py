@@ -53,7 +53,10 @@ def piece_embed(
     piece: Piece, spec: PieceSpec, meta: Mapping[str, Any], user: discord.abc.User
 ) -> discord.Embed:
     """Title, genre, key, tempo, length, seed, originality; the piano roll as the image."""
-    embed = discord.Embed(title=piece.title or "Cadenza piece", colour=COLOUR)
+    remarks = meta.get("remarks") or ()
+    embed = discord.Embed(
+        title=piece.title or "Cadenza piece", colour=COLOUR, description="\n".join(remarks) or None
+    )
     sound = meta.get("sound") or spec.sound or "genre default"
     embed.add_field(name="Genre", value=spec.genre)
     embed.add_field(name="Key", value=_fmt_key(meta, spec))

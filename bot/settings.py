@@ -16,7 +16,6 @@ CLIP_EXTENSIONS = ("mp3", "wav", "ogg", "oga", "opus", "flac", "m4a", "aac", "we
 class BotSettings:
     """How the bot talks to Discord and how much any one user or server may ask of it."""
 
-    checkpoint: str = ""  # model checkpoint folder; "" = the pipeline's default (the shipped model)
     sync_commands: bool = True  # sync the command tree with Discord at start (off for many shards)
     # -- what a request may ask for
     min_seconds: int = 5  # shortest piece /compose accepts, in seconds

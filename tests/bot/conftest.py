@@ -39,7 +39,6 @@ def toml_value(value: Any) -> str:
 def write_config(path: Path, data_dir: Path, checkpoint: Path, cdn_host: str, **bot: Any) -> Path:
     """A config.toml for a test bot: tiny model, temp data dir, SQLite, the emulator's CDN allowed."""
     table: dict[str, Any] = {
-        "checkpoint": str(checkpoint),
         "min_seconds": 1,
         "max_seconds": 20,
         "default_seconds": 2,
@@ -58,8 +57,11 @@ def write_config(path: Path, data_dir: Path, checkpoint: Path, cdn_host: str, **
     lines = [
         "[app]",
         f"data_dir = {toml_value(str(data_dir))}",
+        "[model]",
+        f"checkpoint = {toml_value(str(checkpoint))}",
         "[render]",
-        'pool_kind = "thread"  # no process start-up in tests',
+        'pool_kind = "process"  # as in production: rendering must not hold the bot\'s event loop',
+        "workers = 1",
         'soundfont = "builtin"  # the 6 MB SoundFont loads fastest',
         "synth_threads = 1",
         "encode_threads = 1",
@@ -78,14 +80,22 @@ class Harness:
         self.proc = proc
         self.config = config
 
-    async def restart(self) -> None:
-        """Stop the bot (Ctrl-C) and start it again on the same data."""
+    @property
+    def database(self) -> str:
+        """The bot's SQLite database URL."""
+        return f"sqlite:///{self.config.parent / 'data' / 'cadenza.db'}"
+
+    async def restart(self, while_stopped: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Stop the bot (Ctrl-C), run `while_stopped`, and start it again on the same data."""
         await self.proc.stop()
+        if while_stopped is not None:
+            await while_stopped()
         before = len(self.emu.gateway.sessions)
         self.proc = BotProcess(
             self.emu,
             (),
-            env={"CADENZA_CONFIG": str(self.config)},
+            call=self.proc.call,
+            env=self.proc.env,
             log_path=self.proc.log_path.with_suffix(".2.log"),
         )
         await self.proc.start()
@@ -110,7 +120,7 @@ async def cadenza_bot(
     tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[StartCadenza]:
     """`await cadenza_bot(emulator_settings=None, **bot_table)`: an emulator with the bot running."""
-    started: list[tuple[Emulator, BotProcess]] = []
+    started: list[Harness] = []
 
     async def start(emulator_settings: EmulatorSettings | None = None, **bot: Any) -> Harness:
         settings = emulator_settings or EmulatorSettings(user_names=USERS)
@@ -119,17 +129,18 @@ async def cadenza_bot(
         folder = tmp_path_factory.mktemp("cadenza_bot")
         config = write_config(folder / "config.toml", folder / "data", tiny_checkpoint, emu.cdn_host, **bot)
         proc = BotProcess(emu, (), env={"CADENZA_CONFIG": str(config)}, log_path=folder / "bot.log")
-        started.append((emu, proc))
+        harness = Harness(emu, proc, config)
+        started.append(harness)
         await proc.start()
         await emu.wait_ready(timeout=120)
         await emu.wait_synced(COMMANDS, timeout=120)
-        return Harness(emu, proc, config)
+        return harness
 
     yield start
-    for emu, proc in started:
-        await proc.stop()
-        await emu.stop()
-        emu.assert_no_unknown_routes()
+    for harness in started:
+        await harness.proc.stop()
+        await harness.emu.stop()
+        harness.emu.assert_no_unknown_routes()
 
 
 # -- files made by the tests -------------------------------------------------------------------

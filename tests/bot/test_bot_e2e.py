@@ -294,16 +294,18 @@ async def test_settings_are_stored_and_used(cadenza: Harness, genres: list[str])
     changed = await cadenza.emu.slash(
         "cadenza settings", {"genre": genres[-1], "max_length": 10}, user="alice"
     )
-    saved = await changed.response()
-    assert saved.ephemeral and saved.embeds[0]["title"] == "Settings saved"
-    shown = await (await cadenza.emu.slash("cadenza settings", user="alice")).response()
-    assert field(shown, "Default genre") == genres[-1] and field(shown, "Longest piece") == "10 s"
-    too_long = await cadenza.emu.slash("compose", {"genre": genres[0], "length": 12}, user="member27")
-    assert "at most 10 s" in await refusal_text(too_long)
-    clip = await cadenza.emu.upload_attachment("tune.mid", melody_midi(), "audio/midi")
-    reply = await piece_reply(await cadenza.emu.slash("continue", {"clip": clip}, user="member28"))
-    assert field(reply, "Genre") == genres[-1]
-    await (await cadenza.emu.slash("cadenza settings", {"reset": True}, user="alice")).response()
+    try:
+        saved = await changed.response()
+        assert saved.ephemeral and saved.embeds[0]["title"] == "Settings saved"
+        shown = await (await cadenza.emu.slash("cadenza settings", user="alice")).response()
+        assert field(shown, "Default genre") == genres[-1] and field(shown, "Longest piece") == "10 s"
+        too_long = await cadenza.emu.slash("compose", {"genre": genres[0], "length": 12}, user="member27")
+        assert "at most 10 s" in await refusal_text(too_long)
+        clip = await cadenza.emu.upload_attachment("tune.mid", melody_midi(), "audio/midi")
+        reply = await piece_reply(await cadenza.emu.slash("continue", {"clip": clip}, user="member28"))
+        assert field(reply, "Genre") == genres[-1]
+    finally:
+        await (await cadenza.emu.slash("cadenza settings", {"reset": True}, user="alice")).response()
 
 
 async def test_settings_need_manage_server(cadenza: Harness) -> None:
