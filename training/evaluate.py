@@ -42,7 +42,7 @@ class EvalSettings:
     batch_size: int = 8  # windows per forward pass
     seq_len: int = 0  # tokens per window; 0 = the shortest context among the checkpoints, at most 512
     seed: int = 1234  # fixes the test windows and the sampling seeds (seed, seed+1, ...)
-    samples_per_genre: int = 16  # pieces sampled per genre for the music metrics and originality
+    samples_per_genre: int = 32  # pieces sampled per genre for the music metrics and originality
     seconds: float = 30.0  # length of each sampled piece, and of the real excerpts they are compared with
     real_per_genre: int = 64  # held-out real pieces per genre the samples are compared against
     parts: tuple[str, ...] = PARTS  # which of nll, music, originality to run
@@ -187,7 +187,7 @@ def evaluate(
     seq_len = settings.seq_len or min([512] + [_context(ck) for ck in checkpoints])
     windows = genre_windows(test, tok, seq_len, settings) if "nll" in settings.parts else {}
     want_samples = bool({"music", "originality"} & set(settings.parts)) or samples_dir is not None
-    real = real_pieces(test, tok, settings) if want_samples else {}
+    real = real_pieces(test, tok, list(meta["splits"]["test"]), settings) if want_samples else {}
     index: OriginalityIndex | None = (
         load_or_build_index(corpus_dir, index_path) if "originality" in settings.parts else None
     )
@@ -214,16 +214,16 @@ def evaluate(
                 entry["music"] = music_report(pieces, real)
             if index is not None:
                 matches = {g: [find_copied_run(p.score, index) for p in ps] for g, ps in pieces.items()}
-                entry["originality"] = originality_summary(
-                    matches, index, seeds={g: [p.request.seed for p in ps] for g, ps in pieces.items()}
-                )
+                labels = {g: [f"seed {p.request.seed}" for p in ps] for g, ps in pieces.items()}
+                entry["originality"] = originality_summary(matches, index, labels)
             if samples_dir is not None:
                 out = samples_dir / name if len(checkpoints) > 1 else samples_dir
                 entry["samples"] = [str(p) for p in write_samples(pieces, out, samples_to_write)]
         report["models"][name] = entry
     if index is not None:
-        baseline = {g: [index.find(top_line(n)) for n in notes] for g, notes in real.items()}
-        report["real_test_pieces"] = {"originality": originality_summary(baseline, index)}
+        baseline = {g: [index.find(top_line(e.notes)) for e in excerpts] for g, excerpts in real.items()}
+        labels = {g: [e.label for e in excerpts] for g, excerpts in real.items()}
+        report["real_test_pieces"] = {"originality": originality_summary(baseline, index, labels)}
     report["real_excerpts"] = {g: len(n) for g, n in real.items()}
     report["settings"] = {**asdict(settings), "seq_len": seq_len, "parts": list(settings.parts)}
     report["corpus"] = {"dir": str(corpus_dir), "fingerprint": meta["fingerprint"]}

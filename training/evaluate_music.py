@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -20,28 +20,49 @@ if TYPE_CHECKING:
 BAR_BINS = (1.0, 2.0, 4.0, 8.0)  # histogram edges of copied-run lengths, in bars
 
 
-def real_pieces(test: TokenSplit, tok: CadenzaTokenizer, settings: EvalSettings) -> dict[str, list[Notes]]:
-    """Up to `real_per_genre` held-out pieces per genre (a seeded choice), cut to their first `seconds`."""
+class Excerpt(NamedTuple):
+    """A stretch of a held-out piece, named `<piece id> @ <second>s`."""
+
+    label: str
+    notes: Notes
+
+
+def real_pieces(
+    test: TokenSplit, tok: CadenzaTokenizer, ids: list[str], settings: EvalSettings
+) -> dict[str, list[Excerpt]]:
+    """Up to `real_per_genre` excerpts of `seconds` from each genre's held-out pieces (`ids` name the pieces).
+
+    Pieces are cut into back-to-back excerpts starting on bar lines, taken round-robin (every piece's
+    first excerpt, then every second one...) in a seeded order, so a genre with few test pieces still
+    gets a fair sample and no single long piece dominates.
+    """
     rng = np.random.default_rng(settings.seed)
-    out: dict[str, list[Notes]] = {}
+    out: dict[str, list[Excerpt]] = {}
     for gi, genre in enumerate(tok.genres):
-        rows = np.flatnonzero(test.index["genre"] == gi)
+        rows = rng.permutation(np.flatnonzero(test.index["genre"] == gi))
         if len(rows) == 0:
             continue
-        chosen = np.sort(rng.choice(rows, size=min(len(rows), settings.real_per_genre), replace=False))
-        excerpts = [
-            notes_of(tok.decode(np.asarray(test.piece(int(i))).tolist())).first_seconds(settings.seconds)
-            for i in chosen
-        ]
-        out[genre] = [n for n in excerpts if len(n) >= 2]
+        per_piece = [_excerpts(test, tok, int(i), ids[int(i)], settings.seconds) for i in rows]
+        rounds = itertools.zip_longest(*per_piece)
+        excerpts = [e for r in rounds for e in r if e is not None and len(e.notes) >= 2]
+        out[genre] = excerpts[: settings.real_per_genre]
     return out
 
 
-def music_report(pieces: dict[str, list[GeneratedPiece]], real: dict[str, list[Notes]]) -> dict[str, Any]:
+def _excerpts(
+    split: TokenSplit, tok: CadenzaTokenizer, i: int, piece_id: str, seconds: float
+) -> list[Excerpt]:
+    whole = notes_of(tok.decode(np.asarray(split.piece(i)).tolist()))
+    return [Excerpt(f"{piece_id} @ {k * seconds:g}s", n) for k, n in enumerate(whole.bar_excerpts(seconds))]
+
+
+def music_report(pieces: dict[str, list[GeneratedPiece]], real: dict[str, list[Excerpt]]) -> dict[str, Any]:
     """Per genre and metric: generated and real means and spreads, and the overlapped area."""
     out: dict[str, Any] = {}
     for genre, generated in pieces.items():
-        comparison = compare_sets([notes_of(p.score) for p in generated], real.get(genre, []))
+        comparison = compare_sets(
+            [notes_of(p.score) for p in generated], [e.notes for e in real.get(genre, [])]
+        )
         out[genre] = {name: c.to_json() for name, c in comparison.items()}
     return out
 
@@ -79,25 +100,16 @@ def bar_histogram(bars: list[float]) -> dict[str, int]:
 
 
 def originality_summary(
-    matches: dict[str, list[CopyMatch]], index: OriginalityIndex, seeds: dict[str, list[int]] | None = None
+    matches: dict[str, list[CopyMatch]], index: OriginalityIndex, labels: dict[str, list[str]]
 ) -> dict[str, Any]:
     """Distribution of the longest copied run (notes and bars), per genre, and every piece copying >= 8 bars."""
     everything = [m for ms in matches.values() for m in ms]
-    flagged = []
-    for genre, ms in matches.items():
-        for i, m in enumerate(ms):
-            if m.bars >= FLAG_BARS:
-                seed = seeds[genre][i] if seeds else None
-                flagged.append(
-                    {
-                        "genre": genre,
-                        "seed": seed,
-                        "index": i,
-                        "notes": m.notes,
-                        "bars": m.bars,
-                        "train_piece": m.train_piece,
-                    }
-                )
+    flagged = [
+        {"genre": g, "piece": labels[g][i], "notes": m.notes, "bars": m.bars, "train_piece": m.train_piece}
+        for g, ms in matches.items()
+        for i, m in enumerate(ms)
+        if m.bars >= FLAG_BARS
+    ]
     return {
         "pieces": len(everything),
         "floor_notes": index.floor_notes,

@@ -35,18 +35,25 @@ class Notes:
     def __len__(self) -> int:
         return len(self.pitch)
 
-    def first_seconds(self, seconds: float) -> Notes:
-        """Only the notes that start within the first `seconds` (an excerpt comparable to a sample)."""
-        keep = self.seconds < seconds
-        end = min(self.end_seconds, seconds)
-        return Notes(
-            self.onset[keep],
-            self.duration[keep],
-            self.pitch[keep],
-            self.seconds[keep],
-            end,
-            self.quarters_per_bar,
-        )
+    def excerpt(self, first: int, seconds: float) -> Notes:
+        """The notes starting within `seconds` of note `first`, re-timed to start at 0."""
+        t0, q0 = self.seconds[first], self.onset[first]
+        keep = np.flatnonzero((self.seconds >= t0) & (self.seconds < t0 + seconds))
+        end = min(self.end_seconds, t0 + seconds) - t0
+        onset, seconds_ = self.onset[keep] - q0, self.seconds[keep] - t0
+        return Notes(onset, self.duration[keep], self.pitch[keep], seconds_, end, self.quarters_per_bar)
+
+    def bar_excerpts(self, seconds: float) -> list[Notes]:
+        """Back-to-back excerpts of about `seconds`, each starting on a bar line (as a sample does)."""
+        on_bar = np.isclose(np.mod(self.onset, self.quarters_per_bar), 0.0, atol=1e-6)
+        out, t = [], 0.0
+        while len(self) and t < self.end_seconds:
+            starts = np.flatnonzero(on_bar & (self.seconds >= t))
+            if len(starts) == 0:
+                break
+            out.append(self.excerpt(int(starts[0]), seconds))
+            t = float(self.seconds[starts[0]]) + seconds
+        return out
 
 
 def notes_of(score: ScoreTick) -> Notes:

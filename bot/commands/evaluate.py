@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: corpus.out_dir)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
     parser.add_argument(
-        "--samples", type=int, default=16, help="pieces sampled per genre (music metrics, originality)"
+        "--samples", type=int, default=32, help="pieces sampled per genre (music metrics, originality)"
     )
     parser.add_argument(
         "--seconds", type=float, default=30.0, help="length of each sampled piece and real excerpt"

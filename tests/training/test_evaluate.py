@@ -15,6 +15,7 @@ from model.checkpoint import load_checkpoint
 from model.tokenizer import CadenzaTokenizer
 from tests.tiny_corpus import tiny_train_settings
 from training.evaluate import EvalSettings, genre_windows, likelihood
+from training.evaluate_music import originality_summary
 from training.metrics import (
     groove_consistency,
     note_density,
@@ -24,7 +25,13 @@ from training.metrics import (
     pitch_range,
     scale_consistency,
 )
-from training.originality import OriginalityIndex, index_training_split, longest_copied_run, top_line
+from training.originality import (
+    CopyMatch,
+    OriginalityIndex,
+    index_training_split,
+    longest_copied_run,
+    top_line,
+)
 from training.token_store import TokenSplit, read_corpus_meta
 from training.trainer import Trainer
 
@@ -79,6 +86,17 @@ def test_note_density_counts_notes_per_second() -> None:
     assert note_density(notes) == pytest.approx(8 / 3.75)
 
 
+def test_real_pieces_are_cut_into_excerpts_that_start_on_bar_lines() -> None:
+    piece = notes_of(
+        score_of([60] * 66, [0.5] + [1.0 + i for i in range(65)])
+    )  # a pickup, then a note a beat, 2 s a bar
+    excerpts = piece.bar_excerpts(8.0)
+    assert [len(e) for e in excerpts] == [16, 16, 16, 14]  # from the first bar line (beat 4) on
+    assert all(e.onset[0] == 0.0 and e.seconds[0] == 0.0 for e in excerpts)
+    assert excerpts[0].end_seconds == 8.0
+    assert note_density(excerpts[0]) == 2.0
+
+
 def test_overlap_area_is_one_for_the_same_set_and_near_zero_for_disjoint_sets() -> None:
     rng = np.random.default_rng(0)
     a = rng.normal(0, 1, 200)
@@ -128,6 +146,22 @@ def test_random_piece_is_not_flagged_as_copied(index: OriginalityIndex) -> None:
     run = longest_copied_run(score_of(pitches, onsets), index)
     assert run.notes < index.floor_notes
     assert run.bars < 2
+
+
+def test_summary_flags_pieces_copying_eight_bars_or_more(index: OriginalityIndex) -> None:
+    matches = {
+        "folk": [
+            CopyMatch(40, 9.5, "essen/x#1", 3),
+            CopyMatch(12, 2.0, "essen/y#2", 0),
+            CopyMatch(0, 0.0, "", 0),
+        ]
+    }
+    summary = originality_summary(matches, index, {"folk": ["seed 1", "seed 2", "seed 3"]})
+    assert summary["flagged"] == [
+        {"genre": "folk", "piece": "seed 1", "notes": 40, "bars": 9.5, "train_piece": "essen/x#1"}
+    ]
+    assert summary["pieces"] == 3 and summary["notes"]["max"] == 40
+    assert summary["bars_histogram"] == {"<1": 1, "1-2": 0, "2-4": 1, "4-8": 0, ">=8": 1}
 
 
 def test_tokens_need_the_tokenizer(index: OriginalityIndex) -> None:
