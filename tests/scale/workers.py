@@ -105,11 +105,27 @@ class WorkerProcess:
 
 
 def start_worker(
-    name: str, config: Path, checkpoint: Path, redis_url: str, log_dir: Path, module: str | None = None
+    name: str,
+    config: Path,
+    checkpoint: Path,
+    redis_url: str,
+    log_dir: Path,
+    module: str | None = None,
+    threads: int = 1,
+    max_batch: int = 8,
 ) -> WorkerProcess:
     """Start `cadenza worker` (or `python -m <module>` taking the same arguments) as consumer `name`."""
     argv = ["--config", str(config), "worker", "--checkpoint", str(checkpoint), "--device", "cpu"]
-    argv += ["--threads", "1", "--max-batch", "8", "--metrics-port", "0", "--consumer", name]
+    argv += [
+        "--threads",
+        str(threads),
+        "--max-batch",
+        str(max_batch),
+        "--metrics-port",
+        "0",
+        "--consumer",
+        name,
+    ]
     command = [sys.executable, "-m", module, *argv] if module else [str(CADENZA), *argv]
     log_path = log_dir / f"{name}.log"
     env = {**os.environ, "CADENZA_REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
