@@ -24,7 +24,7 @@ from cadenza.errors import CheckpointError
 from model.checkpoint import Checkpoint, load_checkpoint, read_meta
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
-from training.evaluate_music import music_report, originality_summary, real_pieces
+from training.evaluate_music import Excerpt, music_report, originality_summary, real_pieces
 from training.originality import OriginalityIndex, find_copied_run, top_line
 from training.token_store import TokenSplit, read_corpus_meta
 
@@ -166,6 +166,19 @@ def check_compatible(ck: Checkpoint, path: Path, tok: CadenzaTokenizer, fingerpr
         )
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """What every checkpoint is measured against: built once, shared by all of them."""
+
+    tok: CadenzaTokenizer
+    settings: EvalSettings
+    windows: dict[str, Batches]
+    real: dict[str, list[Excerpt]]
+    index: OriginalityIndex | None
+    samples_dir: Path | None
+    samples_to_write: int
+
+
 def evaluate(
     checkpoint_paths: Sequence[Path],
     corpus_dir: Path,
@@ -176,7 +189,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Evaluate each checkpoint; returns the report (`{"models": {...}, ...}`) as plain JSON data."""
     from training.originality import load_or_build_index
-    from training.samples import generate_pieces, write_samples
 
     meta = read_corpus_meta(corpus_dir)
     tok = CadenzaTokenizer.from_json(meta["tokenizer"])
@@ -185,49 +197,58 @@ def evaluate(
         check_compatible(ck, path, tok, meta["fingerprint"])
     test = TokenSplit.open(corpus_dir, "test")
     seq_len = settings.seq_len or min([512] + [_context(ck) for ck in checkpoints])
-    windows = genre_windows(test, tok, seq_len, settings) if "nll" in settings.parts else {}
     want_samples = bool({"music", "originality"} & set(settings.parts)) or samples_dir is not None
-    real = real_pieces(test, tok, list(meta["splits"]["test"]), settings) if want_samples else {}
-    index: OriginalityIndex | None = (
-        load_or_build_index(corpus_dir, index_path) if "originality" in settings.parts else None
+    inputs = _Inputs(
+        tok=tok,
+        settings=settings,
+        windows=genre_windows(test, tok, seq_len, settings) if "nll" in settings.parts else {},
+        real=real_pieces(test, tok, list(meta["splits"]["test"]), settings) if want_samples else {},
+        index=load_or_build_index(corpus_dir, index_path) if "originality" in settings.parts else None,
+        samples_dir=samples_dir,
+        samples_to_write=samples_to_write,
     )
+    names = model_names(checkpoints)
     report: dict[str, Any] = {"models": {}}
-    for name, ck, path in zip(model_names(checkpoints), checkpoints, checkpoint_paths, strict=True):
-        entry: dict[str, Any] = {
-            "checkpoint": str(path),
-            "step": ck.meta.get("training", {}).get("step"),
-            "parameters": ck.meta.get("parameters"),
+    for name, ck, path in zip(names, checkpoints, checkpoint_paths, strict=True):
+        out = None if samples_dir is None else samples_dir / name if len(names) > 1 else samples_dir
+        report["models"][name] = {"checkpoint": str(path), **_evaluate_model(ck, inputs, out)}
+    if inputs.index is not None:
+        real = inputs.real
+        baseline = {
+            g: [inputs.index.find(top_line(e.notes)) for e in excerpts] for g, excerpts in real.items()
         }
-        if windows:
-            log.info(
-                "%s: likelihood on %d test windows of %d tokens",
-                name,
-                sum(len(x) for b in windows.values() for x, _ in b),
-                seq_len,
-            )
-            entry.update(likelihood(ck.model, windows, tok))
-        if want_samples:
-            pieces = generate_pieces(
-                ck, list(real), settings.samples_per_genre, settings.seconds, settings.seed
-            )
-            if "music" in settings.parts:
-                entry["music"] = music_report(pieces, real)
-            if index is not None:
-                matches = {g: [find_copied_run(p.score, index) for p in ps] for g, ps in pieces.items()}
-                labels = {g: [f"seed {p.request.seed}" for p in ps] for g, ps in pieces.items()}
-                entry["originality"] = originality_summary(matches, index, labels)
-            if samples_dir is not None:
-                out = samples_dir / name if len(checkpoints) > 1 else samples_dir
-                entry["samples"] = [str(p) for p in write_samples(pieces, out, samples_to_write)]
-        report["models"][name] = entry
-    if index is not None:
-        baseline = {g: [index.find(top_line(e.notes)) for e in excerpts] for g, excerpts in real.items()}
         labels = {g: [e.label for e in excerpts] for g, excerpts in real.items()}
-        report["real_test_pieces"] = {"originality": originality_summary(baseline, index, labels)}
-    report["real_excerpts"] = {g: len(n) for g, n in real.items()}
+        report["real_test_pieces"] = {"originality": originality_summary(baseline, inputs.index, labels)}
+    report["real_excerpts"] = {g: len(e) for g, e in inputs.real.items()}
     report["settings"] = {**asdict(settings), "seq_len": seq_len, "parts": list(settings.parts)}
     report["corpus"] = {"dir": str(corpus_dir), "fingerprint": meta["fingerprint"]}
     return report
+
+
+def _evaluate_model(ck: Checkpoint, inputs: _Inputs, samples_dir: Path | None) -> dict[str, Any]:
+    """One checkpoint's likelihood, music metrics, originality and written samples."""
+    from training.samples import generate_pieces, write_samples
+
+    s = inputs.settings
+    entry: dict[str, Any] = {
+        "step": ck.meta.get("training", {}).get("step"),
+        "parameters": ck.meta.get("parameters"),
+    }
+    if inputs.windows:
+        log.info("%s: likelihood on %d windows per genre", ck.name, s.windows_per_genre)
+        entry.update(likelihood(ck.model, inputs.windows, inputs.tok))
+    if not ({"music", "originality"} & set(s.parts) or samples_dir is not None):
+        return entry
+    pieces = generate_pieces(ck, inputs.tok.genres, s.samples_per_genre, s.seconds, s.seed)
+    if "music" in s.parts:
+        entry["music"] = music_report(pieces, inputs.real)
+    if inputs.index is not None:
+        matches = {g: [find_copied_run(p.score, inputs.index) for p in ps] for g, ps in pieces.items()}
+        labels = {g: [f"seed {p.request.seed}" for p in ps] for g, ps in pieces.items()}
+        entry["originality"] = originality_summary(matches, inputs.index, labels)
+    if samples_dir is not None:
+        entry["samples"] = [str(p) for p in write_samples(pieces, samples_dir, inputs.samples_to_write)]
+    return entry
 
 
 def _context(ck: Checkpoint) -> int:
