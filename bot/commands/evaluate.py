@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seq-len", type=int, default=0, help="tokens per test window (0: shortest model context, <= 512)"
     )
     parser.add_argument(
-        "--real", type=int, default=64, help="held-out real pieces per genre to compare samples with"
+        "--real", type=int, default=64, help="held-out real excerpts per genre to compare samples with"
     )
     parser.add_argument(
         "--only",
