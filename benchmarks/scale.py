@@ -1,8 +1,10 @@
 """Scale-out throughput: the Redis queue with 1 and with 2 `cadenza worker` processes on this machine.
 
 Each configuration gets fresh workers (one torch thread each: a worker stands for one GPU), a warm-up
-job per worker, then `--jobs` requests at once from one bot-side client. Reported: jobs/s, generated
-tokens/s, time to reply (median, p95) and each worker's peak memory. The last line is one JSON object.
+job per worker, then `--rounds` batches of `--jobs` requests at once from one bot-side client.
+Reported: jobs/s and generated tokens/s (median batch), time to reply (median, p95 over all jobs) and
+the workers' peak memory. This machine's load varies: compare figures from one run. The last line is
+one JSON object.
 
 Run: .venv/bin/python benchmarks/scale.py --checkpoint PATH [--jobs 64] [--seconds 8] [--workers 1,2]
 (default checkpoint: model/checkpoints/transformer; a private redis-server is started unless --redis-url).
@@ -37,7 +39,10 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, default=Path("model/checkpoints/transformer"))
     p.add_argument("--jobs", type=int, default=64, help="requests per configuration")
-    p.add_argument("--seconds", type=float, default=8.0, help="length of each piece")
+    p.add_argument("--seconds", type=float, default=20.0, help="length of each piece")
+    p.add_argument(
+        "--rounds", type=int, default=3, help="batches of --jobs per configuration; medians reported"
+    )
     p.add_argument("--workers", default="1,2", help="worker counts to compare")
     p.add_argument("--max-batch", type=int, default=16, help="engine rows per worker")
     p.add_argument("--redis-url", default=None, help="use this Redis instead of a private one")
@@ -75,6 +80,8 @@ async def measure(n: int, args: argparse.Namespace, url: str, genre: str, work: 
         # Warm-up: enough jobs that every worker composes at least one (first steps are slower).
         await asyncio.gather(*(queue.generate(GenerationRequest(genre, 2.0, seed=-i)) for i in range(2 * n)))
         replies: list[float] = []
+        walls: list[float] = []
+        pieces: list[GeneratedPiece] = []
 
         async def one(i: int) -> GeneratedPiece:
             t = time.monotonic()
@@ -82,20 +89,22 @@ async def measure(n: int, args: argparse.Namespace, url: str, genre: str, work: 
             replies.append(time.monotonic() - t)
             return piece
 
-        started = time.monotonic()
-        pieces = await asyncio.gather(*(one(i) for i in range(args.jobs)))
-        wall = time.monotonic() - started
+        for r in range(args.rounds):
+            started = time.monotonic()
+            pieces += await asyncio.gather(*(one(r * args.jobs + i) for i in range(args.jobs)))
+            walls.append(time.monotonic() - started)
         rss = [peak_rss_mb(w.proc.pid) for w in workers]
     finally:
         await queue.close()
         codes = [_stop(w) for w in workers]
-    tokens = sum(len(p.tokens) - p.primer_tokens - 3 for p in pieces)  # new tokens (3 = conditioning prefix)
+    tokens = sum(len(p.tokens) - p.primer_tokens - 3 for p in pieces) / args.rounds  # new tokens per round
+    wall = statistics.median(walls)
     replies.sort()
     return {
         "workers": n,
-        "jobs": len(pieces),
+        "jobs": args.jobs,
         "wall_s": round(wall, 2),
-        "jobs_per_s": round(len(pieces) / wall, 2),
+        "jobs_per_s": round(args.jobs / wall, 2),
         "tokens_per_s": round(tokens / wall, 1),
         "reply_p50_s": round(statistics.median(replies), 2),
         "reply_p95_s": round(replies[int(0.95 * (len(replies) - 1))], 2),
@@ -122,7 +131,7 @@ async def main() -> None:
             rows.append(await measure(n, args, url, genre, Path(tmp)))
     print(
         f"Scale-out on {platform.machine()} with {os.cpu_count()} CPU cores; model {args.checkpoint} "
-        f"({meta.get('parameters', '?')} parameters), {args.jobs} jobs of {args.seconds:g} s ({genre}), "
+        f"({meta.get('parameters', '?')} parameters), {args.rounds} x {args.jobs} jobs of {args.seconds:g} s ({genre}), "
         f"engine batch {args.max_batch}, 1 torch thread per worker"
     )
     header = (
@@ -142,6 +151,7 @@ async def main() -> None:
                 "benchmark": "scale",
                 "cpu_cores": os.cpu_count(),
                 "jobs": args.jobs,
+                "rounds": args.rounds,
                 "seconds": args.seconds,
                 "results": rows,
                 "speedup": round(speedup, 2),

@@ -20,9 +20,9 @@ from cadenza.errors import ConfigError
 
 if TYPE_CHECKING:
     from model.engine import Engine
+    from model.engine_settings import EngineSettings
 
 log = logging.getLogger(__name__)
-DEFAULT_CHECKPOINT = Path("model/checkpoints/transformer")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint",
         type=Path,
-        default=DEFAULT_CHECKPOINT,
-        help=f"model folder (default {DEFAULT_CHECKPOINT})",
+        default=None,
+        help="model folder (default: [model] checkpoint, else the shipped transformer)",
     )
     parser.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default=None, help="where the model runs (default: auto)"
@@ -57,13 +57,21 @@ def run(args: argparse.Namespace, config: Config, engine_class: type[Engine] | N
     return 0
 
 
-def engine_settings(args: argparse.Namespace, config: Config) -> Any:
-    """The engine's settings: the `[engine]` table when config has one, with command-line overrides."""
-    from model.engine import EngineSettings
-
-    base = getattr(config, "engine", None) or EngineSettings()
+def engine_settings(args: argparse.Namespace, config: Config) -> EngineSettings:
+    """The `[engine]` table with the command-line overrides applied."""
     changes = {"device": args.device, "max_batch": args.max_batch, "threads": args.threads}
-    return dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
+    return dataclasses.replace(config.engine, **{k: v for k, v in changes.items() if v is not None})
+
+
+def checkpoint_path(args: argparse.Namespace, config: Config) -> Path:
+    """--checkpoint, else `[model] checkpoint`, else the transformer shipped with Cadenza (as the bot does)."""
+    if args.checkpoint is not None:
+        return Path(args.checkpoint)
+    if config.model.checkpoint:
+        return Path(config.model.checkpoint)
+    from bot.pipeline import default_checkpoint
+
+    return default_checkpoint()
 
 
 async def serve(args: argparse.Namespace, config: Config, engine_class: type[Engine]) -> None:
@@ -72,7 +80,7 @@ async def serve(args: argparse.Namespace, config: Config, engine_class: type[Eng
     from model.checkpoint import load_checkpoint
     from model.queues.worker import RedisWorker
 
-    checkpoint = await asyncio.to_thread(load_checkpoint, args.checkpoint)
+    checkpoint = await asyncio.to_thread(load_checkpoint, checkpoint_path(args, config))
     engine = engine_class(checkpoint, engine_settings(args, config))
     metrics = WorkerMetrics()
     if config.metrics.enabled and not args.no_metrics:

@@ -93,7 +93,12 @@ class RedisQueue:
         """Compose one piece on some worker. Raises BadInput, Busy or GenerationFailed (all user-safe)."""
         if self._closing:
             raise Busy("The bot is restarting; please try again in a few seconds.", retry_after=5.0)
-        await self.start()
+        try:
+            await self.start()
+        except ConfigError as e:
+            raise GenerationFailed(
+                "The composer queue is unreachable right now; please try again shortly."
+            ) from e
         timeout = self.settings.reply_timeout_s
         now = time.time()
         job = Job(uuid.uuid4().hex, self.reply_key, request, now, now + timeout, on_progress is not None)

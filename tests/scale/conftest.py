@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from model.checkpoint import Checkpoint, load_checkpoint
-from model.engine import Engine, EngineSettings
+from model.engine import Engine
+from model.engine_settings import EngineSettings
 from model.queues.settings import QueueSettings
 from tests.scale.workers import scale_settings
 
