@@ -19,13 +19,18 @@ one JSON object.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import itertools
+import json
 import re
+import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import fluidsynth
+import mir_eval
 import numpy as np
 import scipy.signal
 
@@ -160,3 +165,140 @@ def degrade(audio: np.ndarray, seed: int) -> np.ndarray:
     noise = rng.standard_normal(mix.size) * np.std(mix) / 10.0
     out = mix + noise
     return (out / max(1.0, np.abs(out).max() / 0.99)).astype(np.float32)
+
+
+def note_f0(intervals: np.ndarray, pitches: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """A frame-wise f0 (Hz, 0 = unvoiced) from notes, for mir_eval.melody."""
+    f0 = np.zeros_like(times)
+    for (s, e), p in zip(intervals, pitches, strict=True):
+        f0[(times >= s) & (times < e)] = 440.0 * 2 ** ((p - 69) / 12)
+    return f0
+
+
+def score_clip(mel: Melody, notes: list) -> tuple[float, float, float, float]:
+    """(onset F1, precision, recall, raw pitch accuracy) of transcribed notes against the melody."""
+    est_iv = np.array([[n.start, n.end] for n in notes]).reshape(-1, 2)
+    est_hz = np.array([440.0 * 2 ** ((n.pitch - 69) / 12) for n in notes])
+    ref_hz = 440.0 * 2 ** ((mel.pitches - 69) / 12)
+    p, r, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
+        mel.intervals, ref_hz, est_iv, est_hz, onset_tolerance=0.05, pitch_tolerance=50.0, offset_ratio=None
+    )
+    times = np.arange(0, CLIP_S, 0.01)
+    ref_v, ref_c, est_v, est_c = mir_eval.melody.to_cent_voicing(
+        times,
+        note_f0(mel.intervals, mel.pitches, times),
+        times,
+        note_f0(est_iv, np.array([n.pitch for n in notes]), times),
+    )
+    return f, p, r, float(mir_eval.melody.raw_pitch_accuracy(ref_v, ref_c, est_v, est_c))
+
+
+def run_clip(mel: Melody, inst: str, cond: str, settings) -> dict:  # type: ignore[no-untyped-def]
+    """Render, degrade, encode as WAV, then time decode + transcription and score the result."""
+    import io
+
+    import soundfile as sf
+
+    from cadenza.theory import estimate_key, pitch_class_histogram
+    from ingest.decode import decode_audio
+    from ingest.sniff import UploadKind
+    from ingest.transcribe import transcribe_clip
+
+    audio = render(mel, INSTRUMENTS[inst][0])
+    if cond == "noisy":
+        audio = degrade(audio, seed=len(mel.name) + INSTRUMENTS[inst][0])
+    buf = io.BytesIO()
+    sf.write(buf, audio, SR, format="WAV", subtype="PCM_16")
+    started = time.perf_counter()
+    decoded = decode_audio(buf.getvalue(), UploadKind.WAV, settings)
+    tr = transcribe_clip(decoded, settings.sample_rate, settings.min_pitch, settings.max_pitch)
+    seconds = time.perf_counter() - started
+    f, p, r, rpa = score_clip(mel, list(tr.notes))
+    true_key = estimate_key(pitch_class_histogram(mel.pitches, mel.intervals[:, 1] - mel.intervals[:, 0]))
+    ratio = tr.grid.bpm / mel.tempo
+    return {
+        "tune": mel.name,
+        "instrument": inst,
+        "condition": cond,
+        "f1": f,
+        "precision": p,
+        "recall": r,
+        "pitch_accuracy": rpa,
+        "tempo_ok": abs(ratio - 1) < 0.04,
+        "tempo_ok_any_octave": any(abs(ratio / k - 1) < 0.04 for k in (0.5, 1.0, 2.0)),
+        "key_ok": tr.key.index == true_key.index,
+        "meter_ok": (tr.grid.beats_per_bar == 3) == (mel.beats_per_bar == 3),
+        "refused": tr.confidence < settings.min_confidence,
+        "seconds": seconds * CLIP_S / (decoded.size / SR),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    """A Markdown table: one line per instrument and condition, then all clips."""
+    lines = [
+        "| instrument | condition | onset F1 | precision | recall | pitch acc. | tempo ±4 % | key | meter | s / 30 s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups = [(i, c) for i in INSTRUMENTS for c in ("clean", "noisy")] + [("all", "all")]
+    for inst, cond in groups:
+        g = [r for r in rows if inst in ("all", r["instrument"]) and cond in ("all", r["condition"])]
+        m = {
+            k: statistics.mean(float(r[k]) for r in g)
+            for k in ("f1", "precision", "recall", "pitch_accuracy", "tempo_ok", "key_ok", "meter_ok")
+        }
+        sec = statistics.median(r["seconds"] for r in g)
+        lines.append(
+            f"| {inst} | {cond} | {m['f1']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | {m['pitch_accuracy']:.3f} "
+            f"| {m['tempo_ok']:.0%} | {m['key_ok']:.0%} | {m['meter_ok']:.0%} | {sec:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--tunes", type=int, default=6, help="melodies (each played by every instrument, clean and noisy)"
+    )
+    args = parser.parse_args()
+    from ingest import IngestSettings, warm_up
+
+    settings = IngestSettings()
+    started = time.perf_counter()
+    warm_up(settings)
+    print(f"warm-up (numba compilation): {time.perf_counter() - started:.1f} s")
+    melodies = pick_melodies(args.tunes)
+    print("tunes:", ", ".join(m.name for m in melodies))
+    rows = [
+        run_clip(m, inst, cond, settings)
+        for m in melodies
+        for inst in INSTRUMENTS
+        for cond in ("clean", "noisy")
+    ]
+    print(table(rows))
+
+    def mean(key: str, sel: str = "") -> float:
+        return round(
+            statistics.mean(float(r[key]) for r in rows if sel in ("", r["condition"], r["instrument"])), 3
+        )
+
+    summary = {
+        "onset_f1": mean("f1"),
+        "onset_f1_clean": mean("f1", "clean"),
+        "onset_f1_noisy": mean("f1", "noisy"),
+        "onset_f1_by_instrument": {i: mean("f1", i) for i in INSTRUMENTS},
+        "pitch_accuracy": mean("pitch_accuracy"),
+        "tempo_within_4pct": mean("tempo_ok"),
+        "tempo_within_4pct_any_octave": mean("tempo_ok_any_octave"),
+        "key_accuracy": mean("key_ok"),
+        "meter_accuracy": mean("meter_ok"),
+        "refused": sum(bool(r["refused"]) for r in rows),
+        "seconds_per_30s_clip": round(statistics.median(r["seconds"] for r in rows), 2),
+        "clips": len(rows),
+        "tunes": len(melodies),
+        "machine": "2-core x86-64 CPU",
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
