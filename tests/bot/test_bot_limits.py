@@ -44,18 +44,18 @@ async def refused(trace: InteractionTrace) -> str:
 
 
 async def test_member_rate_limit_says_when_to_retry(strict: Harness, genre: str) -> None:
-    first = await strict.emu.slash("compose", {"genre": genre, "length": 1}, user="member01")
+    first = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member01")
     await first.followup(timeout=180)
-    second = await strict.emu.slash("compose", {"genre": genre, "length": 1}, user="member01")
+    second = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member01")
     await second.followup(timeout=180)
-    third = await strict.emu.slash("compose", {"genre": genre, "length": 1}, user="member01")
+    third = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member01")
     text = await refused(third)
     assert "composing fast" in text and RETRY.search(text)
 
 
 async def test_second_job_while_the_first_runs_is_refused(strict: Harness, genre: str) -> None:
     running = await strict.emu.slash("compose", {"genre": genre, "length": 20}, user="member02")
-    again = await strict.emu.slash("compose", {"genre": genre, "length": 1}, user="member02")
+    again = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member02")
     text = await refused(again)
     assert "already have 1 pieces composing" in text and RETRY.search(text)
     await running.followup(timeout=180)
@@ -66,7 +66,7 @@ async def test_full_bot_answers_busy(strict: Harness, genre: str) -> None:
         await strict.emu.slash("compose", {"genre": genre, "length": 20}, user=name)
         for name in ("member03", "member04")
     ]
-    busy = await strict.emu.slash("compose", {"genre": genre, "length": 1}, user="member05")
+    busy = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member05")
     text = await refused(busy)
     assert "as many pieces as I can" in text and RETRY.search(text)
     for trace in long_ones:
