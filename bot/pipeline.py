@@ -282,12 +282,12 @@ class Pipeline:
 def _ingest_function(config: Any) -> Any:
     """ingest's async entry point bound to the configured limits (None if ingest is unavailable)."""
     try:
-        from ingest import read_upload
+        from ingest import ingest_upload
     except ImportError:
         return None
 
     async def run(data: bytes) -> Any:
-        return await read_upload(data, config.ingest)
+        return await ingest_upload(data, config.ingest)
 
     return run
 

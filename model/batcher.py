@@ -37,6 +37,7 @@ class Row:
     on_progress: Callable[[int, int], None] | None = None
     cancelled: bool = False
     recent_pitches: list[int] = field(default_factory=list)
+    bias: torch.Tensor | None = None  # keeps pitches in the requested key
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -74,7 +75,8 @@ class Batcher:
         grammar = RowGrammar(self.vocab, plan.time_sig_id, plan.tempo_id, plan.target_bars)
         for t in plan.prompt[1:]:
             grammar.advance(t)
-        return Row(req, plan, grammar, gen, list(plan.prompt), deadline)
+        bias = key_bias(self.tok, plan.key_index, req.params.key_bias)
+        return Row(req, plan, grammar, gen, list(plan.prompt), deadline, bias=bias)
 
     def admit(self, row: Row) -> None:
         """Prefill a row's prompt into the next free slot and sample its first token."""
@@ -149,3 +151,18 @@ class Batcher:
         self.cache.reset_slot(slot)
         # All but the last token: the next decode step feeds the last one, as for every row.
         self.model.step(torch.tensor([context[:-1]], device=self.device), self.cache, slice(slot, slot + 1))
+
+
+MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised leading note
+
+
+def key_bias(tok: CadenzaTokenizer, key_index: int, strength: float) -> torch.Tensor | None:
+    """An additive logit bias (V,): pitches outside the key's scale lose `strength` (0 = no bias)."""
+    if strength <= 0:
+        return None
+    tonic, minor = key_index % 12, key_index >= 12
+    scale = {(tonic + s) % 12 for s in (MINOR_STEPS if minor else MAJOR_STEPS)}
+    pitch = torch.from_numpy(tok.pitch_of.astype("int64"))
+    outside = (pitch >= 0) & ~torch.isin(pitch % 12, torch.tensor(sorted(scale)))
+    return torch.where(outside, torch.tensor(-strength), torch.tensor(0.0))

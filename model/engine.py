@@ -71,6 +71,7 @@ class Engine:
         self.stats = checkpoint.meta.get("genre_stats", {})
         self._incoming: queue.Queue[_Job] = queue.Queue(maxsize=self.settings.max_queue)
         self._active: list[_Job] = []
+        self._admitting: list[_Job] = []  # taken from the queue, not yet in a row
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.seconds_per_request = 1.0  # running estimate, for Busy's retry_after
@@ -160,9 +161,10 @@ class Engine:
 
     def _fail_all(self, error: GenerationFailed, cause: BaseException | None = None) -> None:
         error.__cause__ = cause
-        for job in self._active:
+        for job in [*self._active, *self._admitting]:
             job.resolve(error=error)
         self._active.clear()
+        self._admitting = []
         while True:
             try:
                 self._incoming.get_nowait().resolve(error=error)
@@ -200,8 +202,9 @@ class Engine:
                     jobs.append(self._incoming.get_nowait())
                 except queue.Empty:
                     break
-        for job in jobs:
-            self._start_job(batcher, job)
+        self._admitting = jobs  # visible to _fail_all if starting one of them kills the loop
+        while self._admitting:
+            self._start_job(batcher, self._admitting.pop(0))
 
     def _start_job(self, batcher: Batcher, job: _Job) -> None:
         if job.cancelled:

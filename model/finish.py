@@ -22,13 +22,12 @@ def finish_piece(row: Row, tok: CadenzaTokenizer, model_name: str, queue_s: floa
     primer_end = 3 + plan.primer_len
     new = np.array(tokens[primer_end:], dtype=np.int64)
     requested = plan.key_index
-    key = _estimate(tok, new)
-    if key is not None and key.index != requested and not plan.primer_len:
-        shift = _tonic_shift(key.tonic, key.mode, requested)
-        if _fits(tok, new, shift):
+    if not plan.primer_len:  # a continuation keeps the user's key; new music is moved onto the requested scale
+        shift = _best_shift(tok, new, requested)
+        if shift:
             new = tok.transpose(new, shift)
             tokens = tokens[:primer_end] + new.tolist()
-            key = _estimate(tok, new)
+    key = _estimate(tok, new)
     score = tok.decode(tokens)
     score.tempos = [symusic.Tempo(0, plan.tempo)]
     primer_end_s = 0.0
@@ -61,15 +60,23 @@ def _estimate(tok: CadenzaTokenizer, tokens: np.ndarray):  # type: ignore[no-unt
     return estimate_key(pitch_class_histogram(pitches, np.ones(len(pitches))))
 
 
-def _tonic_shift(have: int, have_mode: str, want_index: int) -> int:
-    """Smallest transposition (-5..6 semitones) that puts the scale of key `have` on the requested key's scale."""
-    want, want_minor = want_index % 12, want_index >= 12
-    if want_minor and have_mode == "major":
-        have = (have + 9) % 12  # compare with the relative minor: same notes
-    elif not want_minor and have_mode == "minor":
-        have = (have + 3) % 12
-    d = (want - have) % 12
-    return d - 12 if d > 6 else d
+def _best_shift(tok: CadenzaTokenizer, tokens: np.ndarray, key_index: int) -> int:
+    """The transposition (-5..6) that puts most notes on the requested key's scale; 0 on ties."""
+    from model.batcher import MAJOR_STEPS, MINOR_STEPS
+
+    pitches = tok.pitch_of[tokens]
+    pitches = pitches[pitches >= 0].astype(np.int64)
+    if len(pitches) == 0:
+        return 0
+    tonic = key_index % 12
+    scale = np.zeros(12, dtype=bool)
+    scale[[(tonic + s) % 12 for s in (MINOR_STEPS if key_index >= 12 else MAJOR_STEPS)]] = True
+    best, best_hits = 0, int(scale[pitches % 12].sum())
+    for shift in (1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6):
+        hits = int(scale[(pitches + shift) % 12].sum())
+        if hits > best_hits and _fits(tok, tokens, shift):
+            best, best_hits = shift, hits
+    return best
 
 
 def _fits(tok: CadenzaTokenizer, tokens: np.ndarray, shift: int) -> bool:

