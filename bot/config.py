@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.config_loader import build_section
 from bot.metrics import MetricsSettings
+from bot.sessions.settings import SessionSettings
 from bot.settings import BotSettings
 from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
@@ -69,6 +70,7 @@ class Config:
     render: RenderSettings = RenderSettings()
     ingest: IngestSettings = IngestSettings()
     bot: BotSettings = BotSettings()
+    sessions: SessionSettings = SessionSettings()
     queue: QueueSettings = QueueSettings()
     metrics: MetricsSettings = MetricsSettings()
     model: ModelSettings = ModelSettings()
@@ -86,6 +88,7 @@ SECTIONS: dict[str, str] = {
     "render": "render",
     "ingest": "ingest",
     "bot": "bot",
+    "sessions": "sessions",
     "queue": "queue",
     "metrics": "metrics",
     "model": "model",
