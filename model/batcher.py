@@ -18,7 +18,7 @@ from torch import nn
 from model.grammar import RowGrammar, Vocabulary
 from model.plan import Plan, make_plan
 from model.request import GenerationRequest
-from model.sampling import sample_token
+from model.sampling import sample_rows
 from model.tokenizer import CadenzaTokenizer
 
 MAX_NEW_TOKENS_PER_BAR = 400  # a runaway row (should not happen under the grammar) is stopped here
@@ -37,7 +37,7 @@ class Row:
     on_progress: Callable[[int, int], None] | None = None
     cancelled: bool = False
     recent_pitches: list[int] = field(default_factory=list)
-    bias: torch.Tensor | None = None  # keeps pitches in the requested key
+    bias: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # keeps pitches in the requested key
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -87,7 +87,7 @@ class Batcher:
         logits = self.model.step(
             torch.tensor([context], device=self.device), self.cache, slice(slot, slot + 1)
         )
-        self._sample(row, logits[0])
+        self._sample([row], logits)
 
     def step(self) -> list[Row]:
         """One decode step for every live row; returns rows that finished or must leave."""
@@ -99,15 +99,25 @@ class Batcher:
         n = len(self.rows)
         last = torch.tensor([[r.tokens[-1]] for r in self.rows], device=self.device)
         logits = self.model.step(last, self.cache, slice(0, n))
-        for row, row_logits in zip(self.rows, logits, strict=True):
-            if not row.grammar.finished:
-                self._sample(row, row_logits)
+        live = [i for i, r in enumerate(self.rows) if not r.grammar.finished]
+        if live:
+            self._sample([self.rows[i] for i in live], logits[live])
         return self._evict()
 
-    def _sample(self, row: Row, logits: torch.Tensor) -> None:
-        token = sample_token(
-            logits.cpu(), row.grammar.allowed(), row.request.params, row.generator, row.recent_pitches
+    def _sample(self, rows: list[Row], logits: torch.Tensor) -> None:
+        """Sample the next token of every row in `rows` from logits (len(rows), V)."""
+        tokens = sample_rows(
+            logits.float().cpu(),
+            torch.stack([r.grammar.allowed() for r in rows]),
+            [r.request.params for r in rows],
+            [r.generator for r in rows],
+            [r.recent_pitches for r in rows],
+            torch.stack([r.bias for r in rows]),
         )
+        for row, token in zip(rows, tokens, strict=True):
+            self._advance(row, token)
+
+    def _advance(self, row: Row, token: int) -> None:
         row.tokens.append(token)
         row.grammar.advance(token)
         if self.tok.pitch_of[token] >= 0:
@@ -157,10 +167,8 @@ MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
 MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised leading note
 
 
-def key_bias(tok: CadenzaTokenizer, key_index: int, strength: float) -> torch.Tensor | None:
+def key_bias(tok: CadenzaTokenizer, key_index: int, strength: float) -> torch.Tensor:
     """An additive logit bias (V,): pitches outside the key's scale lose `strength` (0 = no bias)."""
-    if strength <= 0:
-        return None
     tonic, minor = key_index % 12, key_index >= 12
     scale = {(tonic + s) % 12 for s in (MINOR_STEPS if minor else MAJOR_STEPS)}
     pitch = torch.from_numpy(tok.pitch_of.astype("int64"))

@@ -22,7 +22,9 @@ def finish_piece(row: Row, tok: CadenzaTokenizer, model_name: str, queue_s: floa
     primer_end = 3 + plan.primer_len
     new = np.array(tokens[primer_end:], dtype=np.int64)
     requested = plan.key_index
-    if not plan.primer_len:  # a continuation keeps the user's key; new music is moved onto the requested scale
+    if (
+        not plan.primer_len
+    ):  # a continuation keeps the user's key; new music is moved onto the requested scale
         shift = _best_shift(tok, new, requested)
         if shift:
             new = tok.transpose(new, shift)

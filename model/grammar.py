@@ -69,6 +69,17 @@ class Vocabulary:
         }
         self.eos_id, self.bar_id = tok.eos_id, tok.bar_id
         self.ids_of = {t: np.flatnonzero(self.type_index == TYPES.index(t)) for t in TYPES}
+        self._after: dict[int, torch.Tensor] = {}
+
+    def positions_after(self, time_sig_id: int) -> torch.Tensor:
+        """(bar_len + 1, V) masks: row p + 1 allows every non-Position token and positions after p in the bar."""
+        if time_sig_id not in self._after:
+            bar_len = int(self.bar_positions[time_sig_id])
+            pos = torch.from_numpy(self.position)
+            not_pos = ~self.type_masks["Position"]
+            rows = [not_pos | ((pos > p) & (pos < bar_len)) for p in range(-1, bar_len)]
+            self._after[time_sig_id] = torch.stack(rows)
+        return self._after[time_sig_id]
 
     def type_of(self, token_id: int) -> str:
         """The type name of a token id."""
@@ -95,31 +106,31 @@ class RowGrammar:
     notes_here: int = 0  # notes started at the current position (caps polyphony, guarantees an end)
     notes_total: int = 0
 
+    def __post_init__(self) -> None:
+        v = self.vocab
+        # Fixed for the whole row: only the requested metre and tempo may appear.
+        self._static = (~v.type_masks["TimeSig"] | _only(v, self.time_sig_id)) & (
+            ~v.type_masks["Tempo"] | _only(v, self.tempo_id)
+        )
+        self._after = v.positions_after(self.time_sig_id)
+        self._no_pitch = ~v.type_masks["Pitch"]
+
     def allowed(self) -> torch.Tensor:
         """Boolean mask (V,) of ids that may come next."""
         v = self.vocab
-        mask = v.next_masks[self.last_type].clone()
+        row = min(self.position + 1, self._after.shape[0] - 1)
+        mask = v.next_masks[self.last_type] & self._static & self._after[row]
         if self.bars >= self.target_bars:
-            # Long enough: the next bar line becomes the end of the piece.
-            mask[v.eos_id] |= bool(mask[v.bar_id])
+            # Long enough: the next bar line becomes the end of the piece (never a note-less one).
+            mask[v.eos_id] = bool(mask[v.bar_id]) and self.notes_total > 0
             mask[v.bar_id] = False
         else:
             mask[v.eos_id] = False
-        if self.notes_total == 0 and self.bars >= self.target_bars:
-            mask[v.eos_id] = False  # never end a piece without a single note
         if self.notes_here >= MAX_NOTES_PER_POSITION:
-            mask &= ~v.type_masks["Pitch"]
-        mask &= ~v.type_masks["TimeSig"] | _only(v, self.time_sig_id)
-        mask &= ~v.type_masks["Tempo"] | _only(v, self.tempo_id)
-        mask &= ~v.type_masks["Position"] | self._position_mask()
+            mask &= self._no_pitch
         if not mask.any():  # cannot happen with the rules above; never sample from an empty set
             mask[v.eos_id] = True
         return mask
-
-    def _position_mask(self) -> torch.Tensor:
-        """Positions strictly after the current one and inside the bar."""
-        pos = torch.from_numpy(self.vocab.position)
-        return (pos > self.position) & (pos < int(self.vocab.bar_positions[self.time_sig_id]))
 
     def advance(self, token_id: int) -> None:
         """Update the state with the token that was chosen."""

@@ -1,7 +1,7 @@
 """Per-row sampling: temperature, top-k, top-p, a repetition penalty on recent pitches, a grammar mask.
 
-Pure functions of their arguments: one row's logits, its settings and its own random generator, so a
-row samples the same tokens whatever else shares the batch.
+Batched over rows, but every row uses only its own logits, settings and random generator, so a row
+samples the same tokens whatever else shares the batch.
 """
 
 from __future__ import annotations
@@ -51,30 +51,38 @@ class Creativity(Enum):
         }[self]
 
 
-def sample_token(
+def sample_rows(
     logits: torch.Tensor,
     allowed: torch.Tensor,
-    params: SamplingParams,
-    generator: torch.Generator,
-    recent_pitch_ids: list[int] | None = None,
+    params: list[SamplingParams],
+    generators: list[torch.Generator],
+    recent_pitch_ids: list[list[int]],
     bias: torch.Tensor | None = None,
-) -> int:
-    """Sample one id from logits (V,) restricted to `allowed` (V,) bool, plus an optional additive bias (V,)."""
-    x = logits.float().clone()
+) -> list[int]:
+    """Sample one id per row of logits (B, V) in one pass of batched tensor ops.
+
+    Every operation works row by row, and each row draws its uniform number from its own generator, so
+    a row's token does not depend on the other rows. Inverse-CDF sampling over the sorted nucleus.
+    """
+    b, v = logits.shape
+    x = logits.float()
     if bias is not None:
-        x += bias
-    if recent_pitch_ids and params.repetition_penalty > 1.0:
-        ids = torch.tensor(sorted(set(recent_pitch_ids[-params.repetition_window :])), dtype=torch.long)
-        vals = x[ids]
-        x[ids] = torch.where(vals > 0, vals / params.repetition_penalty, vals * params.repetition_penalty)
-    x = x.masked_fill(~allowed, float("-inf")) / params.temperature
-    if params.top_k:
-        kth = torch.topk(x, min(params.top_k, int(allowed.sum()))).values[-1]
-        x = x.masked_fill(x < kth, float("-inf"))
+        x = x + bias
+    pen = torch.tensor([p.repetition_penalty for p in params])
+    recent = torch.zeros(b, v, dtype=torch.bool)
+    for i, (ids, p) in enumerate(zip(recent_pitch_ids, params, strict=True)):
+        if ids and p.repetition_penalty > 1.0:
+            recent[i, ids[-p.repetition_window :]] = True
+    x = torch.where(recent, torch.where(x > 0, x / pen[:, None], x * pen[:, None]), x)
+    x = x.masked_fill(~allowed, float("-inf")) / torch.tensor([p.temperature for p in params])[:, None]
+    top_k = torch.tensor([p.top_k if p.top_k else v for p in params])
+    top_p = torch.tensor([p.top_p for p in params])
     probs = torch.softmax(x, dim=-1)
-    if params.top_p < 1.0:
-        sorted_p, order = torch.sort(probs, descending=True)
-        cut = torch.cumsum(sorted_p, 0) - sorted_p > params.top_p  # keep the first token always
-        sorted_p = sorted_p.masked_fill(cut, 0.0)
-        probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
-    return int(torch.multinomial(probs, 1, generator=generator).item())
+    sorted_p, order = torch.sort(probs, dim=-1, descending=True, stable=True)
+    rank = torch.arange(v)[None, :]
+    cut = (torch.cumsum(sorted_p, -1) - sorted_p > top_p[:, None]) | (rank >= top_k[:, None])
+    sorted_p = sorted_p.masked_fill(cut, 0.0)
+    cdf = torch.cumsum(sorted_p, -1)
+    u = torch.tensor([torch.rand(1, generator=g).item() for g in generators], dtype=cdf.dtype)
+    pick = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp(max=v - 1)
+    return order.gather(1, pick).squeeze(1).tolist()

@@ -64,7 +64,9 @@ async def test_length_is_whole_bars_and_tempo_and_metre_are_in_the_midi(checkpoi
 async def test_primer_is_reproduced_verbatim_at_the_start(checkpoint: Checkpoint) -> None:
     first = (await generate_all(checkpoint, [GenerationRequest(genre="chorale", seconds=6, seed=1)]))[0]
     primer = tuple(t for t in first.tokens[3:] if t != checkpoint.tokenizer.eos_id)
-    cont = (await generate_all(checkpoint, [GenerationRequest(genre="chorale", seconds=6, seed=2, primer=primer)]))[0]
+    cont = (
+        await generate_all(checkpoint, [GenerationRequest(genre="chorale", seconds=6, seed=2, primer=primer)])
+    )[0]
     assert tuple(cont.tokens[3 : 3 + len(primer)]) == primer
     assert cont.primer_end_s > 0 and len(cont.tokens) > len(primer) + 3
 
@@ -72,7 +74,12 @@ async def test_primer_is_reproduced_verbatim_at_the_start(checkpoint: Checkpoint
 async def test_masks_make_every_sampled_piece_decode(checkpoint: Checkpoint) -> None:
     genres = checkpoint.genres
     reqs = [
-        GenerationRequest(genre=genres[i % len(genres)], seconds=2 + i % 5, seed=1000 + i, time_signature=["4/4", "3/4", "6/8", "2/4"][i % 4])
+        GenerationRequest(
+            genre=genres[i % len(genres)],
+            seconds=2 + i % 5,
+            seed=1000 + i,
+            time_signature=["4/4", "3/4", "6/8", "2/4"][i % 4],
+        )
         for i in range(1000)
     ]
     pieces = await generate_all(checkpoint, reqs, max_batch=64, max_queue=1000)
@@ -134,7 +141,9 @@ async def test_exception_in_the_loop_reaches_every_waiter_and_engine_restarts(ch
     broken = Checkpoint(_FailingModel(checkpoint.model), checkpoint.tokenizer, checkpoint.meta)
     engine = Engine(broken, EngineSettings(max_batch=4, batch_wait_ms=50))
     reqs = [GenerationRequest(genre="chorale", seconds=30, seed=i) for i in range(6)]
-    results = await asyncio.wait_for(asyncio.gather(*(engine.generate(r) for r in reqs), return_exceptions=True), 30)
+    results = await asyncio.wait_for(
+        asyncio.gather(*(engine.generate(r) for r in reqs), return_exceptions=True), 30
+    )
     assert all(isinstance(r, GenerationFailed) for r in results)
     assert engine.restarts == 1
     piece = await engine.generate(GenerationRequest(genre="folk", seconds=3, seed=1))  # the engine came back

@@ -45,7 +45,9 @@ async def test_requested_key_is_estimated_in_at_least_90_percent_of_50_pieces() 
 
 @pytest.mark.slow
 async def test_pipeline_turns_a_request_into_mp3_midi_and_png(tmp_path: Path) -> None:
-    config = config_from_tables({"app": {"data_dir": str(tmp_path)}, "render": {"soundfont": "builtin", "pool_kind": "thread"}}, {})
+    config = config_from_tables(
+        {"app": {"data_dir": str(tmp_path)}, "render": {"soundfont": "builtin", "pool_kind": "thread"}}, {}
+    )
     pipeline = await Pipeline.create(config)
     try:
         piece = await pipeline.compose(ComposeRequest(genre="folk", seconds=10, seed=5, sound="piano"))
