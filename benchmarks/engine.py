@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from model.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
-from model.engine import Engine  # noqa: E402
-from model.engine_settings import EngineSettings  # noqa: E402
-from model.request import GenerationRequest  # noqa: E402
+from model.checkpoint import Checkpoint, load_checkpoint
+from model.engine import Engine
+from model.engine_settings import EngineSettings
+from model.request import GenerationRequest
 
 GENRE = "chorale"  # the densest common genre (~45 tokens a bar): a conservative load
 
