@@ -44,11 +44,14 @@ class Creativity(Enum):
     @property
     def params(self) -> SamplingParams:
         """The sampling settings this preset stands for."""
-        return {
-            Creativity.SAFE: SamplingParams(temperature=0.85, top_p=0.9, repetition_penalty=1.05),
-            Creativity.BALANCED: SamplingParams(temperature=1.0, top_p=0.95, repetition_penalty=1.1),
-            Creativity.ADVENTUROUS: SamplingParams(temperature=1.15, top_p=0.98, repetition_penalty=1.2),
-        }[self]
+        return _PRESETS[self]
+
+
+_PRESETS = {
+    Creativity.SAFE: SamplingParams(temperature=0.85, top_p=0.9, repetition_penalty=1.05),
+    Creativity.BALANCED: SamplingParams(temperature=1.0, top_p=0.95, repetition_penalty=1.1),
+    Creativity.ADVENTUROUS: SamplingParams(temperature=1.15, top_p=0.98, repetition_penalty=1.2),
+}
 
 
 def sample_rows(
