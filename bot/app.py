@@ -25,7 +25,7 @@ from cadenza.errors import ConfigError
 log = logging.getLogger(__name__)
 
 # Extensions loaded at start, one feature each (issue 9 adds "bot.cogs.sessions").
-COGS = ("bot.cogs.compose", "bot.cogs.info", "bot.cogs.settings")
+COGS = ("bot.cogs.compose", "bot.cogs.info", "bot.cogs.settings", "bot.cogs.sessions")
 
 
 class CadenzaBot(commands.Bot):

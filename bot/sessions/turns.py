@@ -1,0 +1,285 @@
+"""Making one turn of a session: check the limits, compose (or harmonize, or read an upload), store
+the piece and the turn, and post it in the thread with its files, its author and its buttons.
+
+Each stored turn holds only its own material (see `bot.sessions.music`); the audio posted with a
+continuation also plays the bars it continued (shaded on the piano roll), so it is heard in context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.attachments import ClipRef, check_declared, download
+from bot.options import PieceSpec
+from bot.progress import ProgressMessage
+from bot.reply import piece_files
+from bot.sessions.music import length_s, midi_bytes, own_material, segment
+from bot.sessions.settings import SessionSettings
+from bot.storage import Piece, PieceKind, RemixSession, SessionStatus, Turn
+from cadenza.errors import BadInput, Forbidden, GenerationFailed, RateLimited
+from render import RenderJob, midi_from_bytes
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Move(enum.StrEnum):
+    """What a turn did (stored in the piece's settings as "move"; the tree colours by it)."""
+
+    START = "start"
+    CONTINUE = "continue"
+    BRANCH = "branch"  # a continuation of an earlier turn than the latest
+    REMIX = "remix"
+    HARMONIZE = "harmonize"
+    UPLOAD = "upload"
+
+
+MOVE_KINDS = {
+    Move.START: PieceKind.COMPOSE,
+    Move.CONTINUE: PieceKind.CONTINUE,
+    Move.BRANCH: PieceKind.CONTINUE,
+    Move.REMIX: PieceKind.REMIX,
+    Move.HARMONIZE: PieceKind.HARMONIZE,
+    Move.UPLOAD: PieceKind.UPLOAD,
+}
+
+
+@dataclass(frozen=True)
+class TurnAsk:
+    """A member's request for a turn."""
+
+    move: Move
+    spec: PieceSpec
+    parent_id: str | None = None  # the turn built on (None for the first turn)
+    clip: ClipRef | None = None  # an upload to splice in (Move.UPLOAD, or START with a clip)
+
+
+@dataclass(frozen=True)
+class MadeTurn:
+    """The music of a turn and the files to post."""
+
+    midi: bytes = field(repr=False)  # the turn's own material, from time 0
+    audio: bytes = field(repr=False)
+    png: bytes = field(repr=False)
+    meta: dict[str, Any]
+    remarks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostedTurn:
+    """A stored turn with its piece and music, ready to post."""
+
+    turn: Turn
+    piece: Piece
+    made: MadeTurn
+    parent_number: int | None = None  # the number of the turn it built on
+
+
+def is_manager(interaction: discord.Interaction[Any], session: RemixSession) -> bool:
+    """The starter, or a member with Manage Threads, may lock, unlock and end a session."""
+    perms = getattr(interaction, "permissions", None)
+    return interaction.user.id == session.starter_id or bool(perms and perms.manage_threads)
+
+
+class TurnMaker:
+    """Takes turns for members: one per call of `take`, replying in the interaction's thread."""
+
+    def __init__(self, services: Services, settings: SessionSettings) -> None:
+        self.services = services
+        self.settings = settings
+
+    async def check_room(self, session: RemixSession, user_id: int) -> None:
+        """Refuse a turn in a locked or ended session, a full one, or from a member over their hourly limit."""
+        if session.status is not SessionStatus.OPEN:
+            raise Forbidden(f"This session is {session.status.value}: it takes no new turns.")
+        if session.turn_count >= self.settings.max_turns:
+            raise Forbidden(
+                f"This session has reached its {self.settings.max_turns} turns. "
+                "Start a new one with `/session start`, perhaps from a `/session mix`."
+            )
+        limit = self.settings.turns_per_member_per_hour
+        recent = await self.services.storage.count_recent_turns(user_id, within=timedelta(hours=1))
+        if recent >= limit:
+            raise RateLimited(f"You've taken {limit} turns this hour. Let others play, then try again.", 600)
+
+    async def take(self, interaction: discord.Interaction[Any], session_id: str, ask: TurnAsk) -> PostedTurn:
+        """A member's turn from a button, menu, modal or command in the session's thread."""
+        storage = self.services.storage
+        session = await storage.get_session(session_id)
+        await self.check_room(session, interaction.user.id)
+        ask = await self._settle_move(session, ask)
+        if ask.clip is not None:
+            check_declared(ask.clip, self.services.settings)
+        with self.services.admission.admit(interaction.user.id, interaction.guild_id):
+            await interaction.response.defer(thinking=True)
+            made = await self.make_with_progress(interaction, ask)
+        posted = await self.store(session, ask, made, interaction)
+        await interaction.followup.send(
+            **turn_message(session, posted, interaction.user), allowed_mentions=discord.AllowedMentions.none()
+        )
+        return posted
+
+    async def _settle_move(self, session: RemixSession, ask: TurnAsk) -> TurnAsk:
+        """A Continue of a turn that is not the latest is a Branch."""
+        if ask.move is not Move.CONTINUE or ask.parent_id is None:
+            return ask
+        turns = await self.services.storage.session_turns(session.id)
+        latest = turns[-1].piece_id if turns else None
+        return ask if ask.parent_id == latest else TurnAsk(Move.BRANCH, ask.spec, ask.parent_id, ask.clip)
+
+    async def make_with_progress(self, interaction: discord.Interaction[Any], ask: TurnAsk) -> MadeTurn:
+        """`make` with live progress in the deferred message, within the job time limit."""
+        s = self.services.settings
+        progress = ProgressMessage(
+            lambda text: interaction.edit_original_response(content=text), s.progress_edit_interval_s
+        )
+        try:
+            async with asyncio.timeout(s.job_timeout_s):
+                made = await self.make(ask, progress)
+        except TimeoutError as e:
+            raise GenerationFailed("That turn took too long to make. Try again.") from e
+        finally:
+            await progress.close()
+        try:
+            await interaction.edit_original_response(content="✅ Your turn is ready.")
+        except discord.HTTPException as e:
+            log.debug("final progress edit failed: %s", e)
+        return made
+
+    async def make(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
+        """The turn's music, by move."""
+        if ask.clip is not None:
+            return await self._upload(ask, progress)
+        if ask.move is Move.HARMONIZE:
+            return await self._harmonize(ask, progress)
+        return await self._compose(ask, progress)
+
+    async def _parent(self, ask: TurnAsk) -> Piece:
+        if ask.parent_id is None:
+            raise BadInput("that turn needs an earlier turn to build on")
+        return await self.services.storage.get_piece(ask.parent_id)
+
+    async def _compose(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
+        """Start, Continue, Branch or Remix through the model."""
+        from bot.jobs import Work
+        from bot.pipeline_adapter import compose_request, describe_progress
+
+        kind = MOVE_KINDS[ask.move]
+        parent = None if kind is PieceKind.COMPOSE else await self._parent(ask)
+        request = compose_request(Work(ask.spec, kind, ask.parent_id), None, parent)
+        progress.show("🎼 Waiting for the composer…")
+        composed = await self.services.pipeline.compose(
+            request, on_progress=lambda event: progress.show(describe_progress(event))
+        )
+        primer_end = float(composed.meta.get("primer_end_s") or 0.0)
+        if kind is PieceKind.CONTINUE:
+            own = own_material(composed.midi, primer_end, ask.spec.seconds)
+        else:  # a start or a remix is all its own (a remix's opening bars are its motif)
+            own = own_material(composed.midi, 0.0, primer_end + ask.spec.seconds)
+        return MadeTurn(own, composed.audio, composed.png, composed.meta, composed.remarks)
+
+    async def _harmonize(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
+        """The parent's melody with accompanying voices written under it (see bot.sessions.harmony)."""
+        from bot.sessions.harmony import harmonize
+
+        parent = await self._parent(ask)
+        progress.show("🎹 Writing voices under the melody…")
+        score, key = await asyncio.to_thread(harmonize, midi_from_bytes(parent.midi))
+        return await self._render(
+            ask, score, key.name, ("Harmonized by rule: melody kept, bass and inner voices added.",)
+        )
+
+    async def _upload(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
+        """A member's clip or MIDI file as a turn (audio is transcribed to notes first)."""
+        assert ask.clip is not None
+        ingest = self.services.pipeline.ingest
+        if ingest is None:
+            raise BadInput("reading uploads is not available on this server")
+        progress.show(f"📥 Reading `{ask.clip.filename}`…")
+        data = await download(ask.clip, self.services.settings, self.services.http)
+        progress.show("👂 Listening to your clip…")
+        primer = await ingest(data)
+        score = segment(primer.score, 0.0, float(self.services.settings.max_seconds))
+        if length_s(score) <= 0:
+            raise BadInput(f"I found no notes in `{ask.clip.filename}` to add to the session.")
+        remarks = (f"Spliced in from `{ask.clip.filename}`.", *primer.notes)
+        return await self._render(ask, score, primer.key.name, remarks)
+
+    async def _render(self, ask: TurnAsk, score: Any, key: str, remarks: tuple[str, ...]) -> MadeTurn:
+        spec = ask.spec
+        rendered = await self.services.pipeline.render_pool.render(
+            RenderJob(
+                midi=score,
+                title=f"{spec.genre.capitalize()} {ask.move.value}",
+                genre=spec.genre,
+                preset=spec.sound,
+                seed=spec.seed,
+                key=key,
+            )
+        )
+        meta = {"key": key, "duration_s": round(length_s(score), 3), "sound": rendered.preset, "model": ""}
+        return MadeTurn(midi_bytes(score), rendered.audio, rendered.png, meta, remarks)
+
+    async def store(
+        self, session: RemixSession, ask: TurnAsk, made: MadeTurn, interaction: discord.Interaction[Any]
+    ) -> PostedTurn:
+        """Keep the piece and count it in as the session's next turn (Forbidden if it was locked meanwhile)."""
+        storage = self.services.storage
+        settings = {
+            **ask.spec.to_json(),
+            "move": ask.move.value,
+            "session_id": session.id,
+            "clip": ask.clip.filename if ask.clip else None,
+            "played_key": made.meta.get("key"),
+        }
+        piece = await storage.add_piece(
+            user_id=interaction.user.id,
+            channel_id=session.thread_id,
+            guild_id=interaction.guild_id,
+            kind=MOVE_KINDS[ask.move],
+            parent_id=ask.parent_id,
+            midi=made.midi,
+            settings=settings,
+            seed=ask.spec.seed,
+            model=str(made.meta.get("model", "")),
+            title=f"{session.title}: {ask.move.value}"[:100],
+            duration_s=length_s(midi_from_bytes(made.midi)),
+        )
+        turn = await storage.add_turn(
+            session.id,
+            piece.id,
+            author_id=interaction.user.id,
+            kind=piece.kind,
+            parent_piece_id=ask.parent_id,
+        )
+        parent_number = None if ask.parent_id is None else (await storage.get_turn(ask.parent_id)).number
+        return PostedTurn(turn, piece, made, parent_number)
+
+
+def turn_message(session: RemixSession, posted: PostedTurn, author: discord.abc.User) -> dict[str, Any]:
+    """The keyword arguments of a turn's message: embed, files and buttons."""
+    from bot.sessions.messages import turn_embed
+    from bot.sessions.views import turn_view
+
+    made = posted.made
+    return {
+        "embed": turn_embed(
+            session,
+            posted.turn,
+            posted.piece,
+            {**made.meta, "remarks": made.remarks},
+            author,
+            posted.parent_number,
+        ),
+        "files": piece_files(made.audio, made.midi, made.png),
+        "view": turn_view(posted.piece.id),
+    }
