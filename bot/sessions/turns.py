@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+COMPOSE_TRIES = 3  # a short continuation can come out empty; a new seed usually fixes it
 
 
 class Move(enum.StrEnum):
@@ -169,7 +170,17 @@ class TurnMaker:
         return await self.services.storage.get_piece(ask.parent_id)
 
     async def _compose(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
-        """Start, Continue, Branch or Remix through the model."""
+        """Start, Continue, Branch or Remix through the model (new seeds if a try adds no notes)."""
+        spec = ask.spec
+        for _ in range(COMPOSE_TRIES):
+            made = await self._compose_once(TurnAsk(ask.move, spec, ask.parent_id), progress)
+            if length_s(midi_from_bytes(made.midi)) > 0:
+                return made
+            log.info("a %s turn came out without new notes; trying another seed", ask.move.value)
+            spec = spec.with_seed()
+        raise GenerationFailed("The composer found nothing to add this time. Press the button again.")
+
+    async def _compose_once(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
         from bot.jobs import Work
         from bot.pipeline_adapter import compose_request, describe_progress
 
@@ -185,7 +196,8 @@ class TurnMaker:
             own = own_material(composed.midi, primer_end, ask.spec.seconds)
         else:  # a start or a remix is all its own (a remix's opening bars are its motif)
             own = own_material(composed.midi, 0.0, primer_end + ask.spec.seconds)
-        return MadeTurn(own, composed.audio, composed.png, composed.meta, composed.remarks)
+        meta = {**composed.meta, "seed": ask.spec.seed}
+        return MadeTurn(own, composed.audio, composed.png, meta, composed.remarks)
 
     async def _harmonize(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
         """The parent's melody with accompanying voices written under it (see bot.sessions.harmony)."""
@@ -234,8 +246,10 @@ class TurnMaker:
     ) -> PostedTurn:
         """Keep the piece and count it in as the session's next turn (Forbidden if it was locked meanwhile)."""
         storage = self.services.storage
+        seed = int(made.meta.get("seed", ask.spec.seed))  # a retried turn used another seed
         settings = {
             **ask.spec.to_json(),
+            "seed": seed,
             "move": ask.move.value,
             "session_id": session.id,
             "clip": ask.clip.filename if ask.clip else None,
@@ -249,7 +263,7 @@ class TurnMaker:
             parent_id=ask.parent_id,
             midi=made.midi,
             settings=settings,
-            seed=ask.spec.seed,
+            seed=seed,
             model=str(made.meta.get("model", "")),
             title=f"{session.title}: {ask.move.value}"[:100],
             duration_s=length_s(midi_from_bytes(made.midi)),

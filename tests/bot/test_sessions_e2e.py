@@ -72,7 +72,7 @@ def turn_title(reply: Reply) -> str:
 async def turn_reply(trace: InteractionTrace) -> Reply:
     """The turn posted in answer to an interaction (public, with MP3, MIDI, piano roll, five buttons)."""
     reply = await trace.followup(timeout=TURN_TIMEOUT)
-    assert not reply.ephemeral and not trace.refusals, trace.refusals
+    assert not reply.ephemeral and not trace.refusals, (reply.embeds, trace.refusals)
     assert_turn_files(reply)
     return reply
 
