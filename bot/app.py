@@ -25,6 +25,7 @@ from cadenza.errors import ConfigError
 log = logging.getLogger(__name__)
 
 # Extensions loaded at start, one feature each (issue 9 adds "bot.cogs.sessions").
+METRICS_INTERVAL_S = 5.0  # how often shard latency and queue depth are sampled
 COGS = ("bot.cogs.compose", "bot.cogs.info", "bot.cogs.settings", "bot.cogs.sessions")
 
 
@@ -61,6 +62,20 @@ class CadenzaBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("synced %d application commands", len(synced))
         self.supervise(self.services.runner.recover(), "recover-jobs")
+        if self.services.metrics is not None:
+            self.supervise(self._sample_metrics(), "metrics")
+
+    async def _sample_metrics(self) -> None:
+        """Every few seconds: per-shard gateway latency and the queue depth, for Prometheus."""
+        metrics = self.services.metrics
+        while True:
+            metrics.observe_shard_latencies(
+                self.latencies if isinstance(self, commands.AutoShardedBot) else [(0, self.latency)]
+            )
+            depth = getattr(self.services.pipeline.composer, "depth", None)
+            if depth is not None:
+                await depth()
+            await asyncio.sleep(METRICS_INTERVAL_S)
 
     def supervise(self, coro: Any, name: str) -> None:
         """Run a background task that is kept, logged if it fails, and cancelled at close."""
@@ -99,8 +114,9 @@ async def build_services(config: Config, bot: discord.Client) -> Services:
     from bot.storage import Storage
 
     storage = await Storage.from_config(config)
+    metrics = _serve_metrics(config)
     try:
-        pipeline = await Pipeline.create(config)  # the model from [model] checkpoint
+        pipeline = await Pipeline.create(config, metrics=metrics)  # the model from [model] checkpoint
     except BaseException:
         await storage.close()
         raise
@@ -113,9 +129,26 @@ async def build_services(config: Config, bot: discord.Client) -> Services:
         checker=SpecChecker(config.bot, genres_of(pipeline), sounds()),
         admission=Admission(config.bot),
         servers=ServerSettingsCache(storage, config.bot.settings_cache_s),
+        metrics=metrics,
     )
     services.runner = JobRunner(services, bot)
     return services
+
+
+def _serve_metrics(config: Config) -> Any:
+    """Prometheus metrics on [metrics] bot_port, or None when disabled; a busy port is logged, not fatal."""
+    if not config.metrics.enabled:
+        return None
+    from bot.metrics import Metrics
+
+    metrics = Metrics()
+    try:
+        metrics.serve(config.metrics.host, config.metrics.bot_port)
+    except OSError as e:
+        log.error(
+            "cannot serve metrics on port %d (%s); composing goes on without them", config.metrics.bot_port, e
+        )
+    return metrics
 
 
 async def _close_services(services: Services) -> None:

@@ -20,9 +20,9 @@ from bot.sessions.settings import SessionSettings
 from bot.settings import BotSettings
 from bot.storage.settings import StorageSettings
 from cadenza.errors import ConfigError
+from ingest.settings import IngestSettings
 from model.engine_settings import EngineSettings
 from model.queues.settings import QueueSettings
-from ingest.settings import IngestSettings
 from render.settings import RenderSettings
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings

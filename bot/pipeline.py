@@ -251,7 +251,9 @@ class Pipeline:
         }
 
     @classmethod
-    async def create(cls, config: Any, checkpoint_path: Path | None = None, ingest: Any = None) -> Pipeline:
+    async def create(
+        cls, config: Any, checkpoint_path: Path | None = None, ingest: Any = None, metrics: Any = None
+    ) -> Pipeline:
         """Load the model, open the queue (in-process engine or Redis) and start the render pool."""
         import asyncio
 
@@ -264,6 +266,10 @@ class Pipeline:
         )
         checkpoint = await asyncio.to_thread(load_checkpoint, path)
         queue = open_queue(config.queue, config.secrets.redis_url, lambda: Engine(checkpoint, config.engine))
+        if metrics is not None:
+            from bot.metrics import MeteredQueue
+
+            queue = MeteredQueue(queue, metrics)
         await queue.start()
         pool = RenderPool(config.render)
         await pool.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -60,6 +60,7 @@ class Services:
     checker: SpecChecker
     admission: Admission
     servers: ServerSettingsCache
+    metrics: Any = None  # bot.metrics.Metrics when [metrics] enabled
     runner: JobRunner = field(init=False)
 
     @property
