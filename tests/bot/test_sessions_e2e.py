@@ -191,9 +191,11 @@ async def check_mix(cadenza: Harness, thread: int, path: list[str]) -> None:
     assert [number for number, _ in marks] == [t.number for t in turns] == [1, 2, 6, 7]
     lengths = [p.get_end_time() for p in parts]
     assert mix.get_end_time() == pytest.approx(sum(lengths) - CROSSFADE_S * (len(parts) - 1), abs=0.02)
+    offsets = [offset for _, offset in marks]
+    expected = [sum(lengths[:i]) - CROSSFADE_S * i for i in range(len(parts))]  # each overlaps the last
+    assert offsets == pytest.approx(expected, abs=0.02)
     mixed = [(n.pitch, n.start) for inst in mix.instruments for n in inst.notes]
-    for (_, offset), part in zip(marks, parts, strict=True):
-        assert offset == pytest.approx(marks[0][1] + 0, abs=1) or offset > 0
+    for offset, part in zip(offsets, parts, strict=True):
         for note in (n for inst in part.instruments for n in inst.notes):
             assert any(p == note.pitch and abs(s - (note.start + offset)) < 0.02 for p, s in mixed), (
                 f"note {note} of a part is missing from the mix at offset {offset}"
