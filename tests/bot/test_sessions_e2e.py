@@ -96,6 +96,11 @@ async def test_three_members_build_a_session_across_a_restart(
 ) -> None:
     emu = cadenza.emu
     genres = list(read_meta(tiny_checkpoint)["genres"])
+    subcommands = {o["name"]: o for o in emu.command("session")["options"]}
+    assert set(subcommands) == {"start", "add", "top", "tree", "mix", "lock", "unlock", "end"}
+    start_options = {o["name"]: o for o in subcommands["start"]["options"]}
+    assert [c["value"] for c in start_options["genre"]["choices"]] == genres
+    assert [o["name"] for o in subcommands["add"]["options"]] == ["clip"]
     start = await emu.slash("session start", {"title": "Test jam", "genre": genres[0]}, user="bob")
     opened = await start.followup(timeout=TURN_TIMEOUT)
     first = await emu.wait_reply(
