@@ -11,6 +11,7 @@ import importlib
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import load_config
 from cadenza.errors import CadenzaError
@@ -22,8 +23,14 @@ log = logging.getLogger(__name__)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "build the genre-labelled training corpus (music21 scores, or --midi-dir)"),
     "train": ("train", "train the transformer (or the LSTM baseline) on the corpus; resumable"),
-    "evaluate": ("evaluate", "test-set bits per note, music metrics and originality of checkpoints (--json for scripts)"),
-    "transcribe": ("transcribe", "transcribe an audio clip (or read a MIDI file) into a primer score: --out notes.mid"),
+    "evaluate": (
+        "evaluate",
+        "test-set bits per note, music metrics and originality of checkpoints (--json for scripts)",
+    ),
+    "transcribe": (
+        "transcribe",
+        "transcribe an audio clip (or read a MIDI file) into a primer score: --out notes.mid",
+    ),
     "compose": ("compose", "compose a piece locally: MIDI, MP3, piano roll and settings to --out"),
     "bot": ("bot", "run the Discord bot (needs DISCORD_TOKEN)"),
     "worker": ("worker", "run a composer worker for the Redis queue (one per GPU; needs CADENZA_REDIS_URL)"),
@@ -45,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module: str):  # type: ignore[no-untyped-def]
+def _load(module: str) -> Any:
     return importlib.import_module(f"bot.commands.{module}")
 
 

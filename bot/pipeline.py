@@ -6,6 +6,7 @@ by default, or the Redis queue client when `queue.backend = "redis"`. Rendering 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import secrets
@@ -24,6 +25,7 @@ from model.tokenizer import CadenzaTokenizer
 from render import RenderedPiece, RenderJob, RenderPool, midi_from_bytes
 
 log = logging.getLogger(__name__)
+ORIGINALITY_FILE = "originality.npz"  # built from the training split by `cadenza evaluate`
 REMIX_BARS = 2  # a remix keeps the parent's first bars as its motif and re-composes the rest
 
 
@@ -110,9 +112,11 @@ class Pipeline:
         render_pool: RenderPool,
         ingest: Any = None,
         model_name: str = "",
+        originality: Any = None,
     ) -> None:
         self.composer, self.tok, self.render_pool, self.ingest = composer, tokenizer, render_pool, ingest
         self.model_name = model_name
+        self.originality = originality  # training.originality.OriginalityIndex shipped with the checkpoint
 
     @property
     def genres(self) -> list[str]:
@@ -150,6 +154,7 @@ class Pipeline:
         midi = piece.midi_bytes()
         rendered = await self.render_pool.render(self._render_job(req, piece, midi, primer, seed))
         meta = self._meta(req, piece, rendered, seed, composed_s, time.monotonic() - started)
+        meta.update(await asyncio.to_thread(self._originality, piece))
         remarks = primer.remarks if primer else ()
         return ComposedPiece(
             rendered.audio, rendered.audio_format, midi, rendered.png, meta, piece, rendered, remarks
@@ -215,6 +220,22 @@ class Pipeline:
             clip_rate=primer.clip_rate if primer else 44100,
         )
 
+    def _originality(self, piece: GeneratedPiece) -> dict[str, Any]:
+        """Share of the melody not copied from any training piece (1.0 = nothing of 8+ notes copied)."""
+        if self.originality is None or piece.primer_tokens:
+            return {}
+        from training.metrics import notes_of
+        from training.originality import find_copied_run, top_line
+
+        melody_notes = len(top_line(notes_of(piece.score)).onset)
+        match = find_copied_run(piece.score, self.originality)
+        share = 1.0 - match.notes / max(melody_notes, 1)
+        return {
+            "originality": round(max(0.0, share), 3),
+            "longest_copied_notes": match.notes,
+            "longest_copied_bars": match.bars,
+        }
+
     def _meta(
         self,
         req: ComposeRequest,
@@ -255,8 +276,6 @@ class Pipeline:
         cls, config: Any, checkpoint_path: Path | None = None, ingest: Any = None, metrics: Any = None
     ) -> Pipeline:
         """Load the model, open the queue (in-process engine or Redis) and start the render pool."""
-        import asyncio
-
         from model.checkpoint import load_checkpoint
         from model.engine import Engine
         from model.queues.base import open_queue
@@ -275,7 +294,7 @@ class Pipeline:
         await pool.start()
         if ingest is None:
             ingest = _ingest_function(config)
-        return cls(queue, checkpoint.tokenizer, pool, ingest, model_name=checkpoint.name)
+        return cls(queue, checkpoint.tokenizer, pool, ingest, checkpoint.name, _originality_index(path))
 
     async def close(self) -> None:
         """Stop the render pool and the composer."""
@@ -283,6 +302,17 @@ class Pipeline:
         close = getattr(self.composer, "close", None)
         if close is not None:
             await close()
+
+
+def _originality_index(checkpoint: Path) -> Any:
+    """The originality index shipped beside a checkpoint (None when it has none)."""
+    path = checkpoint / ORIGINALITY_FILE
+    if not path.exists():
+        log.info("no %s beside the checkpoint: pieces get no originality figure", ORIGINALITY_FILE)
+        return None
+    from training.originality import OriginalityIndex
+
+    return OriginalityIndex.load(path)
 
 
 def _ingest_function(config: Any) -> Any:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
 
+from model.checkpoint import ComposerNet
 from model.grammar import RowGrammar, Vocabulary
 from model.plan import Plan, make_plan
 from model.request import GenerationRequest
@@ -51,7 +51,7 @@ class Batcher:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: ComposerNet,
         tok: CadenzaTokenizer,
         stats: dict[str, Any],
         max_batch: int,
@@ -59,7 +59,7 @@ class Batcher:
     ) -> None:
         self.model, self.tok, self.stats, self.max_batch, self.device = model, tok, stats, max_batch, device
         self.vocab = Vocabulary(tok)
-        self.cache = model.new_cache(max_batch, device)
+        self.cache: Any = model.new_cache(max_batch, device)  # KVCache or LSTMCache, matching the model
         self.rows: list[Row] = []
         self.context = int(model.context)
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 FORMAT = "cadenza-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS, META = "model.safetensors", "model.json"
+ComposerNet = Transformer | LSTMComposer  # what every caller of a checkpoint's model can rely on
 ARCHS: dict[str, tuple[type[nn.Module], type]] = {
     "transformer": (Transformer, TransformerConfig),
     "lstm": (LSTMComposer, LSTMConfig),
@@ -37,7 +38,7 @@ ARCHS: dict[str, tuple[type[nn.Module], type]] = {
 class Checkpoint:
     """A loaded model with its tokenizer and metadata."""
 
-    model: nn.Module
+    model: ComposerNet
     tokenizer: CadenzaTokenizer
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -57,7 +58,7 @@ class Checkpoint:
         return f"{self.kind}@{self.meta.get('training', {}).get('step', '?')}"
 
 
-def build_model(kind: str, config: dict[str, Any]) -> nn.Module:
+def build_model(kind: str, config: dict[str, Any]) -> ComposerNet:
     """Instantiate an architecture from its config dict."""
     if kind not in ARCHS:
         raise CheckpointError(f"unknown model kind {kind!r} (known: {', '.join(ARCHS)})")
@@ -67,7 +68,8 @@ def build_model(kind: str, config: dict[str, Any]) -> nn.Module:
         raise CheckpointError(
             f"checkpoint model config has unknown fields {sorted(set(config) - names)}: newer code?"
         )
-    return cls(cfg_cls(**config))
+    model: ComposerNet = cls(cfg_cls(**config))  # type: ignore[assignment]
+    return model
 
 
 def save_checkpoint(path: Path, model: nn.Module, tokenizer: CadenzaTokenizer, meta: dict[str, Any]) -> None:
@@ -113,10 +115,10 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> Checkpoin
     meta = read_meta(path)
     tokenizer = CadenzaTokenizer.from_json(meta["tokenizer"])
     model = build_model(meta["kind"], meta["model_config"])
-    if model.cfg.vocab_size != len(tokenizer):  # type: ignore[union-attr]
+    if model.cfg.vocab_size != len(tokenizer):
         raise CheckpointError(
             f"{path}: model vocabulary {model.cfg.vocab_size} != tokenizer {len(tokenizer)}"
-        )  # type: ignore[union-attr]
+        )
     try:
         state = load_file(str(path / WEIGHTS), device=str(device))
     except Exception as e:

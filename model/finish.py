@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import symusic
 
-from cadenza.theory import KEY_NAMES, estimate_key, pitch_class_histogram
+from cadenza.theory import KEY_NAMES, Key, estimate_key, pitch_class_histogram
 from model.batcher import Row
 from model.request import GeneratedPiece
 from model.tokenizer import CadenzaTokenizer
@@ -53,7 +53,7 @@ def finish_piece(row: Row, tok: CadenzaTokenizer, model_name: str, queue_s: floa
     )
 
 
-def _estimate(tok: CadenzaTokenizer, tokens: np.ndarray):  # type: ignore[no-untyped-def]
+def _estimate(tok: CadenzaTokenizer, tokens: np.ndarray) -> Key | None:
     """Key of the notes in `tokens` (durations ignored: counts are enough for a whole piece)."""
     pitches = tok.pitch_of[tokens]
     pitches = pitches[pitches >= 0]

@@ -66,7 +66,7 @@ class Block(nn.Module):
     def _split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         b, t, c = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(c, dim=2)
-        return tuple(z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))  # type: ignore[return-value]
+        return tuple(z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Full causal self-attention over x: (B, T, C)."""
@@ -149,6 +149,7 @@ class Transformer(nn.Module):
         pos = start[:, None] + torch.arange(t, device=idx.device)[None, :]
         x = self.tok_emb(idx) + self.pos_emb(pos)
         for layer, block in enumerate(self.blocks):
+            assert isinstance(block, Block)
             x = block.forward_cached(x, cache.kv[layer], start, rows)
         cache.lengths[rows] += t
         return self.head(self.ln_f(x[:, -1]))
