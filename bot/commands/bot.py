@@ -25,12 +25,16 @@ Cadenza needs a Discord bot token, and DISCORD_TOKEN is not set.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `cadenza bot`."""
-    parser.add_argument("--shards", default=None, help="shard range for this process, e.g. 0-3 of 8 as '0-3/8'")
+    parser.add_argument(
+        "--shards", default=None, help="shard range for this process, e.g. 0-3 of 8 as '0-3/8'"
+    )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Start the bot; without a token print how to get one and return 1."""
-    token = config.secrets.discord_token or read_dotenv().get("DISCORD_TOKEN") or os.environ.get("DISCORD_TOKEN")
+    token = (
+        config.secrets.discord_token or read_dotenv().get("DISCORD_TOKEN") or os.environ.get("DISCORD_TOKEN")
+    )
     if not token:
         print(TOKEN_HELP)
         return 1

@@ -11,10 +11,14 @@ from bot.config import Config
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `cadenza corpus`."""
-    parser.add_argument("--midi-dir", type=Path, default=None, help="add a folder of MIDI files, one sub-folder per genre")
+    parser.add_argument(
+        "--midi-dir", type=Path, default=None, help="add a folder of MIDI files, one sub-folder per genre"
+    )
     parser.add_argument("--no-music21", action="store_true", help="leave out music21's bundled scores")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: corpus.out_dir)")
-    parser.add_argument("--max-pieces", type=int, default=None, help="cap per genre (default: corpus.max_pieces_per_genre)")
+    parser.add_argument(
+        "--max-pieces", type=int, default=None, help="cap per genre (default: corpus.max_pieces_per_genre)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="conversion processes (default: all cores)")
 
 
@@ -35,5 +39,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 2
     meta = build_corpus(settings, midi_dir=args.midi_dir, use_music21=not args.no_music21)
     print(format_summary(meta))
-    print(f"\nBuilt in {meta['build_seconds']} s; fingerprint {meta['fingerprint']}; written to {settings.out_dir}")
+    print(
+        f"\nBuilt in {meta['build_seconds']} s; fingerprint {meta['fingerprint']}; written to {settings.out_dir}"
+    )
     return 0

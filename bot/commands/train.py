@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="run folder (checkpoints, log.csv)")
     parser.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: corpus.out_dir)")
     parser.add_argument("--steps", type=int, default=None, help="total optimiser steps")
-    parser.add_argument("--stop-after", type=int, default=None, help="stop at this step without changing the schedule")
+    parser.add_argument(
+        "--stop-after", type=int, default=None, help="stop at this step without changing the schedule"
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
 

@@ -21,7 +21,9 @@ from training.trainer import Trainer
 
 @pytest.mark.parametrize("arch", ["transformer", "lstm"])
 def test_tiny_model_overfits_tiny_corpus(tiny_corpus: Path, tmp_path: Path, arch: str) -> None:
-    trainer = Trainer(tiny_train_settings(tmp_path, arch=arch, max_steps=120, eval_every=60, lr=1e-2), tiny_corpus, "cpu")
+    trainer = Trainer(
+        tiny_train_settings(tmp_path, arch=arch, max_steps=120, eval_every=60, lr=1e-2), tiny_corpus, "cpu"
+    )
     x, y = trainer.train_data.batch(0, 0, 0, 4)
     before = torch.nn.functional.cross_entropy(trainer.model(x).flatten(0, 1), y.flatten()).item()
     trainer.run(progress=False)
@@ -36,7 +38,9 @@ def test_save_load_gives_identical_logits(tiny_checkpoint: Path) -> None:
     idx = torch.randint(0, len(ck.tokenizer), (2, 20))
     assert torch.equal(ck.model(idx), again.model(idx))
     meta = json.loads((tiny_checkpoint / "model.json").read_text())
-    assert {"model_config", "tokenizer", "genres", "training", "corpus_fingerprint", "genre_stats"} <= set(meta)
+    assert {"model_config", "tokenizer", "genres", "training", "corpus_fingerprint", "genre_stats"} <= set(
+        meta
+    )
 
 
 def test_checkpoint_that_does_not_match_code_fails_clearly(tiny_checkpoint: Path, tmp_path: Path) -> None:
@@ -74,8 +78,21 @@ def test_ddp_on_gloo_with_two_processes(tiny_corpus: Path, tmp_path: Path) -> No
     with socket.socket() as s:  # torchrun's --master_port=0 hangs in rendezvous: pick a free port ourselves
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-           "-m", "bot.cli", "--config", str(config), "train", "--device", "cpu", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={port}",
+        "-m",
+        "bot.cli",
+        "--config",
+        str(config),
+        "train",
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     state = json.loads((tmp_path / "ddp" / "last" / "state.json").read_text())
