@@ -338,7 +338,13 @@ def _midi_bytes(score: Any) -> bytes:
 
 
 def _trim(score: Any, end_s: float) -> None:
-    """Cut a PrettyMIDI at end_s: later notes go, notes sounding at end_s stop there (render fades out)."""
+    """Cut a PrettyMIDI at end_s: later notes go, notes sounding at end_s stop there (render fades out).
+
+    A piece whose every note starts after end_s (a sparse opening in its last bar) is left whole:
+    a slightly long piece beats a silent one.
+    """
+    if not any(n.start < end_s - 0.05 for inst in score.instruments for n in inst.notes):
+        return
     for inst in score.instruments:
         inst.notes = [n for n in inst.notes if n.start < end_s - 0.05]
         for n in inst.notes:
