@@ -253,7 +253,7 @@ def _evaluate_model(ck: Checkpoint, inputs: _Inputs, samples_dir: Path | None) -
 
 def _context(ck: Checkpoint) -> int:
     """Longest window the checkpoint was built for (its training block size)."""
-    return int(ck.model.context)  # type: ignore[arg-type]  # a property of both architectures
+    return int(ck.model.context)  # a property of both architectures
 
 
 def write_evaluation(checkpoint_path: Path, model_report: dict[str, Any], report: dict[str, Any]) -> None:
