@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import signal
 import sys
 
 import aiohttp
@@ -159,6 +160,18 @@ async def test_bot_logs_in_identifies_and_heartbeats(start_bot: StartBot, discor
     assert await emu.wait_heartbeats(1) >= 1
     paths = [r.path for r in emu.requests]
     assert "/api/v10/users/@me" in paths and "/api/v10/oauth2/applications/@me" in paths
+
+
+async def test_ctrl_c_stops_a_bot_started_with_sigint_ignored(
+    start_bot: StartBot, discord_emulator: Emulator
+) -> None:
+    # A shell without job control (`pytest ... &` in a script) starts its children with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc = await start_test_bot(start_bot, discord_emulator)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert await proc.stop() == 0  # closed by Ctrl-C, not SIGKILLed when stop() gave up waiting
 
 
 async def test_command_sync_is_recorded_with_options_choices_ranges(

@@ -18,10 +18,12 @@ discord.py loads, so the client asks for `zlib-stream` instead of `zstd-stream`.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import importlib.abc
 import importlib.machinery
 import runpy
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -79,6 +81,16 @@ def discord_pointed_at(rest_url: str, gateway_url: str) -> Iterator[None]:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway  # type: ignore[assignment]
 
 
+def restore_ctrl_c() -> None:
+    """Make SIGINT raise KeyboardInterrupt again, as in a program started from a terminal.
+
+    A shell without job control starts background commands (`pytest ... &` in a script, some CI
+    runners) with SIGINT ignored; the child inherits that, and Python keeps an inherited SIG_IGN.
+    The bot would then sit out `BotProcess.stop()`'s Ctrl-C until the SIGKILL 10 s later.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The launcher's own options; everything after `--` goes to the program."""
     parser = argparse.ArgumentParser(
@@ -105,6 +117,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Point discord.py at the emulator and run the program; returns its exit status."""
     ns = parse_args(sys.argv[1:] if argv is None else argv)
+    restore_ctrl_c()
+    # `BotProcess.stop()` sends SIGUSR1 to a bot that ignores Ctrl-C: every thread's stack goes to the log.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if ns.without_zstd:
         block_zstd()
     point_discord_at(ns.rest, ns.gateway)

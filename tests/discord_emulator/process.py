@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -108,10 +109,13 @@ class BotProcess:
         if self.proc is None:
             return 0
         if self.proc.returncode is None:
+            await self._settled()
             self.proc.send_signal(signal.SIGINT)
             try:
                 await asyncio.wait_for(self.proc.wait(), timeout)
             except TimeoutError:
+                self.proc.send_signal(signal.SIGUSR1)  # the launcher dumps every thread's stack
+                await asyncio.sleep(0.5)  # (the dump has no event to wait on)
                 self.proc.kill()
                 await self.proc.wait()
         if self._watcher is not None:
@@ -119,6 +123,17 @@ class BotProcess:
         if self._log is not None:
             self._log.close()
         return int(self.proc.returncode or 0)
+
+    async def _settled(self) -> None:
+        """Wait until the bot has read everything the gateway sent (the barrier), if it is connected.
+
+        The emulator counts a bot as ready at IDENTIFY, while discord.py still sits in
+        `asyncio.wait_for(DiscordWebSocket.from_client(...))`; on Python 3.11 that wait_for can swallow
+        the cancellation Ctrl-C causes when the handshake finishes at the same moment, and the bot then
+        runs on until SIGKILL. Once it has answered a heartbeat request, the handshake is over.
+        """
+        with contextlib.suppress(TimeoutError, AssertionError):
+            await self.emulator.gateway.barrier(timeout=10)
 
     async def __aenter__(self) -> BotProcess:
         await self.start()
