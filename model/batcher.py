@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from cadenza.theory import MAJOR_PROFILE, MINOR_PROFILE
 from model.checkpoint import ComposerNet
 from model.grammar import RowGrammar, Vocabulary
 from model.plan import Plan, make_plan
@@ -168,9 +169,15 @@ MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10, 11)  # natural minor plus the raised leadin
 
 
 def key_bias(tok: CadenzaTokenizer, key_index: int, strength: float) -> torch.Tensor:
-    """An additive logit bias (V,): pitches outside the key's scale lose `strength` (0 = no bias)."""
+    """An additive logit bias (V,) shaped like the key's profile: strength * log(profile / mean profile).
+
+    Pitches the key's profile weighs most (tonic, fifth, third) gain a little, chromatic ones lose
+    about 2 * strength, and in minor the relative major's dominant is discouraged: the piece leans
+    towards exactly what a key-profile estimate listens for.
+    """
     tonic, minor = key_index % 12, key_index >= 12
-    scale = {(tonic + s) % 12 for s in (MINOR_STEPS if minor else MAJOR_STEPS)}
+    profile = torch.tensor(MINOR_PROFILE if minor else MAJOR_PROFILE, dtype=torch.float32)
+    weight = strength * torch.log(profile / profile.mean())  # (12,) by scale degree
     pitch = torch.from_numpy(tok.pitch_of.astype("int64"))
-    outside = (pitch >= 0) & ~torch.isin(pitch % 12, torch.tensor(sorted(scale)))
-    return torch.where(outside, torch.tensor(-strength), torch.tensor(0.0))
+    degree = (pitch - tonic) % 12
+    return torch.where(pitch >= 0, weight[degree], torch.tensor(0.0))

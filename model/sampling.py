@@ -23,7 +23,7 @@ class SamplingParams:
         1.1  # divides the logits of pitches used in the last `repetition_window` notes
     )
     repetition_window: int = 16
-    key_bias: float = 1.5  # subtracted from the logits of pitches outside the requested key's scale
+    key_bias: float = 1.0  # how strongly pitches follow the requested key's profile (0 = not at all)
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.temperature <= 3.0:
