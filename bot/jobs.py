@@ -94,13 +94,19 @@ class JobRunner:
                 piece, composed = await self._compose(work, job, progress)
                 await progress.close()
                 await _finish_progress(interaction, time.monotonic() - started)
-                await self._deliver(interaction, piece, composed, work)
             except BaseException as e:
                 await progress.close()
                 await self._fail(job, e)
                 raise
-            await self.services.storage.set_job_status(job.id, JobStatus.DONE, piece_id=piece.id)
-            return piece
+        # The member's job slot is free before they see the piece: a request made on seeing it
+        # (another take, the next piece) must not be refused as "already composing".
+        try:
+            await self._deliver(interaction, piece, composed, work)
+        except BaseException as e:
+            await self._fail(job, e)
+            raise
+        await self.services.storage.set_job_status(job.id, JobStatus.DONE, piece_id=piece.id)
+        return piece
 
     async def _compose(self, work: Work, job: Job, progress: ProgressMessage) -> tuple[Piece, ComposedPiece]:
         """Download, compose and store, within the job time limit."""
