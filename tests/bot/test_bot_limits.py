@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from model.checkpoint import read_meta
-from tests.bot.conftest import Harness, StartCadenza
+from tests.bot.conftest import Harness, StartCadenza, melody_midi
 from tests.discord_emulator import CallbackType, InteractionTrace
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -53,21 +53,31 @@ async def test_member_rate_limit_says_when_to_retry(strict: Harness, genre: str)
     assert "composing fast" in text and RETRY.search(text)
 
 
+async def running_jobs(strict: Harness, genre: str, *users: str) -> list[InteractionTrace]:
+    """One job per user that is certainly still running: each waits on its clip's download."""
+    clip = await strict.emu.upload_attachment("tune.mid", melody_midi(), "audio/midi")
+    traces = [
+        await strict.emu.slash("compose", {"genre": genre, "length": 2, "clip": clip}, user=user)
+        for user in users
+    ]
+    await strict.emu.wait_cdn_held(strict.emu.cdn_held + len(users))
+    return traces
+
+
 async def test_second_job_while_the_first_runs_is_refused(strict: Harness, genre: str) -> None:
-    running = await strict.emu.slash("compose", {"genre": genre, "length": 20}, user="member02")
-    again = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member02")
-    text = await refused(again)
+    async with strict.emu.cdn_slowed():
+        [running] = await running_jobs(strict, genre, "member02")
+        again = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member02")
+        text = await refused(again)
     assert "already have 1 pieces composing" in text and RETRY.search(text)
     await running.followup(timeout=180)
 
 
 async def test_full_bot_answers_busy(strict: Harness, genre: str) -> None:
-    long_ones = [
-        await strict.emu.slash("compose", {"genre": genre, "length": 20}, user=name)
-        for name in ("member03", "member04")
-    ]
-    busy = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member05")
-    text = await refused(busy)
+    async with strict.emu.cdn_slowed():
+        long_ones = await running_jobs(strict, genre, "member03", "member04")
+        busy = await strict.emu.slash("compose", {"genre": genre, "length": 2}, user="member05")
+        text = await refused(busy)
     assert "as many pieces as I can" in text and RETRY.search(text)
     for trace in long_ones:
         await trace.followup(timeout=180)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import mimetypes
 import secrets
@@ -48,6 +49,8 @@ class DiscordCore:
         self.unknown_requests: list[RecordedRequest] = []
         self.refusals: list[Refusal] = []
         self.internal_errors: list[str] = []  # emulator bugs (answered 500); the fixture fails on them
+        self.cdn_hold: asyncio.Event | None = None  # while set and not released, CDN downloads wait
+        self.cdn_held = 0  # downloads that waited (or are waiting) on cdn_hold
 
     # -- CDN ---------------------------------------------------------------------------------
 

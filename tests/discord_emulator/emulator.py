@@ -12,8 +12,9 @@ async with Emulator() as emu:                       # serving on 127.0.0.1:<free
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -281,6 +282,26 @@ class Emulator(DiscordCore):
     async def drop_connections(self, code: int = 4000) -> None:
         """Close the websockets as a network failure would (4000: the client resumes)."""
         await self.gateway.close_connections(code)
+
+    @contextlib.asynccontextmanager
+    async def cdn_slowed(self) -> AsyncIterator[None]:
+        """A stalled CDN: attachment downloads wait until the block ends (`cdn_held` counts them).
+
+        A bot that downloads a member's clip as part of a job then holds that job open for as long
+        as the test needs: the way to have a job certainly running, whatever the machine's speed.
+        """
+        self.cdn_hold = asyncio.Event()
+        try:
+            yield
+        finally:
+            self.cdn_hold.set()
+            self.cdn_hold = None
+
+    async def wait_cdn_held(self, count: int, timeout: float = 30.0) -> int:
+        """Wait until `count` downloads are waiting on (or went through) a stalled CDN."""
+        return await self.wait_for(
+            lambda: self.cdn_held if self.cdn_held >= count else None, timeout, f"{count} held CDN downloads"
+        )
 
     # -- waiting -----------------------------------------------------------------------------
 

@@ -88,6 +88,11 @@ async def unknown_route(request: web.Request) -> web.Response:
 async def cdn_file(request: web.Request) -> web.Response:
     """GET /attachments/{channel_id}/{attachment_id}/{filename}: the stored bytes."""
     core = request.app[CORE]
+    hold = core.cdn_hold
+    if hold is not None and not hold.is_set():
+        core.cdn_held += 1
+        core.signal.notify()
+        await hold.wait()
     stored = (
         core.files.get(int(request.match_info["attachment_id"]))
         if request.match_info["attachment_id"].isdigit()
