@@ -34,4 +34,6 @@ async def test_fifty_interactions_at_once_are_all_deferred_and_answered(
     assert all(r.callback_type is CallbackType.DEFERRED_CHANNEL_MESSAGE for r in firsts)
     assert not [t.refusals for t in traces if t.refusals]
     results = [await t.followup(timeout=600) for t in traces]
+    unanswered = [r.embeds[0].get("description") if r.embeds else r.content for r in results if not r.files]
+    assert not unanswered, f"{len(unanswered)} members got no piece: {unanswered}"
     assert all(r.file("piece.mid").data[:4] == b"MThd" for r in results)
