@@ -120,12 +120,24 @@ def config_from_tables(raw: dict[str, Any], env: Mapping[str, str], source: Path
     for table, attr in SECTIONS.items():
         cls = getattr(Config(), attr).__class__
         values[attr] = build_section(cls, raw.get(table, {}), table)
+    _check_across_sections(values)
     secrets = Secrets(
         discord_token=_env(env, "DISCORD_TOKEN"),
         database_url=_env(env, "CADENZA_DATABASE_URL"),
         redis_url=_env(env, "CADENZA_REDIS_URL"),
     )
     return Config(**values, secrets=secrets, source=source)
+
+
+def _check_across_sections(values: dict[str, Any]) -> None:
+    """Rules that span tables: every job the bot admits must find a place in the render queue."""
+    bot, render = values["bot"], values["render"]
+    room = render.workers + render.queue_limit
+    if bot.max_jobs > room:
+        raise ConfigError(
+            f"bot.max_jobs ({bot.max_jobs}) exceeds render.workers + render.queue_limit ({room}): "
+            "admitted pieces would be refused at rendering; raise render.queue_limit or lower bot.max_jobs"
+        )
 
 
 def _env(env: Mapping[str, str], name: str) -> str | None:

@@ -39,7 +39,7 @@ class RenderSettings:
     # Same throughput as threads within this machine's noise; processes keep render work off the bot's GIL.
     pool_kind: Literal["thread", "process"] = "process"
     workers: int = 1  # pieces rendered at once; each already uses synth_threads cores
-    queue_limit: int = 16  # pieces waiting for a worker before new requests get Busy
+    queue_limit: int = 32  # pieces waiting for a worker before new requests get Busy (>= bot.max_jobs)
     job_timeout_s: float = 60.0  # a render taking longer than this fails with RenderFailed
     picture_width: int = 1200  # piano-roll PNG size in pixels; readable in a phone's Discord embed
     picture_height: int = 500

@@ -65,6 +65,9 @@ def write_config(path: Path, data_dir: Path, checkpoint: Path, cdn_host: str, **
         'soundfont = "builtin"  # the 6 MB SoundFont loads fastest',
         "synth_threads = 1",
         "encode_threads = 1",
+        f"queue_limit = {max(128, int(table['max_jobs']))}  # every admitted job must find room to render",
+        "[metrics]",
+        "bot_port = 0  # a free port each time: test bots never collide, and the endpoint still runs",
         "[bot]",
         *(f"{k} = {toml_value(v)}" for k, v in table.items()),
     ]

@@ -52,9 +52,7 @@ def bot_config(folder: Path, checkpoint: Path, cdn_host: str, queue_config: Path
         max_jobs_per_user=2,
     )
     queue_table = queue_config.read_text().split("[metrics]")[0]
-    extra = ["[metrics]", "enabled = false  # the load test scrapes nothing; no port to collide"]
-    text = path.read_text().replace("workers = 1\n", "workers = 1\nqueue_limit = 256\n")
-    path.write_text(text + "\n" + queue_table + "\n".join(extra) + "\n")
+    path.write_text(path.read_text() + "\n" + queue_table + "\n")
     return path
 
 
