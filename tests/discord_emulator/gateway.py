@@ -95,6 +95,8 @@ class Gateway:
 
     def __init__(self, core: DiscordCore) -> None:
         self.core = core
+        self._next_barrier: asyncio.Future[None] | None = None  # the round trip new callers join
+        self._barrier_task: asyncio.Future[None] | None = None
         self.url = ""  # ws://127.0.0.1:PORT/ once started
         self.sessions: list[Session] = []
         self.connections: list[Connection] = []
@@ -271,7 +273,28 @@ class Gateway:
         have reached it by then too. So an interaction injected after the barrier cannot overtake
         the bot's handling of the reply it acts on (discord.py registers a message's view only when
         the response that created the message comes back).
+
+        Concurrent callers share round trips: a caller joins the next heartbeat request that is sent
+        after it arrived (never one already in flight), so 200 simultaneous injections cost two
+        requests, not 200 (discord.py allows a client 120 gateway sends a minute).
         """
+        if self._next_barrier is None:
+            self._next_barrier = asyncio.get_running_loop().create_future()
+            if self._barrier_task is None or self._barrier_task.done():
+                self._barrier_task = asyncio.ensure_future(self._run_barriers(timeout))
+        await asyncio.shield(self._next_barrier)
+
+    async def _run_barriers(self, timeout: float) -> None:
+        while self._next_barrier is not None:
+            waiting, self._next_barrier = self._next_barrier, None
+            try:
+                await self._heartbeat_round_trip(timeout)
+            except Exception as e:  # every caller of this round gets the failure
+                waiting.set_exception(e)
+            else:
+                waiting.set_result(None)
+
+    async def _heartbeat_round_trip(self, timeout: float) -> None:
         session = self.session
         if session is None or session.connection is None or session.connection.ws.closed:
             return
