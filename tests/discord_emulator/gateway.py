@@ -278,19 +278,30 @@ class Gateway:
         after it arrived (never one already in flight), so 200 simultaneous injections cost two
         requests, not 200 (discord.py allows a client 120 gateway sends a minute).
         """
+        loop = asyncio.get_running_loop()
+        task = self._barrier_task
+        if task is None or task.done() or task.get_loop() is not loop:
+            # No live round trip runner in this loop (first call, or a test's loop ended): start afresh.
+            self._next_barrier = None
+            self._barrier_task = None
         if self._next_barrier is None:
-            self._next_barrier = asyncio.get_running_loop().create_future()
-            if self._barrier_task is None or self._barrier_task.done():
+            self._next_barrier = loop.create_future()
+            if self._barrier_task is None:
                 self._barrier_task = asyncio.ensure_future(self._run_barriers(timeout))
-        await asyncio.shield(self._next_barrier)
+        await asyncio.wait_for(asyncio.shield(self._next_barrier), 2 * timeout + 1)
 
     async def _run_barriers(self, timeout: float) -> None:
         while self._next_barrier is not None:
             waiting, self._next_barrier = self._next_barrier, None
             try:
                 await self._heartbeat_round_trip(timeout)
-            except Exception as e:  # every caller of this round gets the failure
-                waiting.set_exception(e)
+            except BaseException as e:  # every caller of this round learns of it; nobody waits forever
+                if not waiting.done():
+                    waiting.set_exception(
+                        e if isinstance(e, Exception) else ConnectionError("barrier cancelled")
+                    )
+                if not isinstance(e, Exception):
+                    raise
             else:
                 waiting.set_result(None)
 
