@@ -274,10 +274,13 @@ class Gateway:
         the bot's handling of the reply it acts on (discord.py registers a message's view only when
         the response that created the message comes back).
 
-        Concurrent callers share round trips: a caller joins the next heartbeat request that is sent
+        With `share_barriers` on, concurrent callers share round trips: a caller joins the next request sent
         after it arrived (never one already in flight), so 200 simultaneous injections cost two
         requests, not 200 (discord.py allows a client 120 gateway sends a minute).
         """
+        if not self.core.settings.share_barriers:
+            await self._heartbeat_round_trip(timeout)
+            return
         loop = asyncio.get_running_loop()
         task = self._barrier_task
         if task is None or task.done() or task.get_loop() is not loop:

@@ -21,6 +21,10 @@ class EmulatorSettings:
     upload_limit: int = 10 * MIB
     # Heartbeat interval sent in HELLO, in milliseconds (Discord sends about 41 s).
     heartbeat_interval_ms: int = 41_250
+    # Let concurrent injections share heartbeat round trips (load tests: hundreds at once would exceed
+    # discord.py's 120 gateway sends a minute). Off by default: one round trip per injection, the
+    # simplest ordering guarantee, is what every other test relies on.
+    share_barriers: bool = False
     # Names of the default guild, its channels and users; ids are generated.
     guild_name: str = "Cadenza Test Server"
     channel_names: tuple[str, ...] = ("general", "music")

@@ -84,7 +84,7 @@ async def test_many_compose_at_once_through_redis_and_two_workers(
         start_worker(f"load{i}", queue_config, tiny_checkpoint, redis_url, tmp_path) for i in range(2)
     ]
     users = tuple(f"member{i:03d}" for i in range(members))
-    emu = Emulator(EmulatorSettings(user_names=users))
+    emu = Emulator(EmulatorSettings(user_names=users, share_barriers=True))
     await emu.start()
     config = bot_config(tmp_path, tiny_checkpoint, emu.cdn_host, queue_config, members)
     env = {"CADENZA_CONFIG": str(config), "CADENZA_REDIS_URL": redis_url}
