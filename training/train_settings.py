@@ -34,6 +34,9 @@ class TrainSettings:
     seed: int = 1234
     transpose_range: int = 5  # training windows are transposed by up to +/- this many semitones
     grad_checkpointing: bool = False  # trade compute for memory on long contexts
+    # Warm start: begin a new run (fresh optimiser and schedule) from this checkpoint's weights. It must be
+    # the same architecture and vocabulary; a longer seq_len extends learned positions by repeating them.
+    init_from: Path | None = None
     compile: bool = False  # torch.compile the model (measured: no gain on this CPU)
     threads: int = 1  # torch CPU threads; 0 = all cores (2 threads on a busy 2-core box run 3x slower)
 

@@ -84,6 +84,37 @@ def mean_loss(
     return total / max(count, 1)
 
 
+def warm_start(model: nn.Module, path: Path, tok: CadenzaTokenizer) -> None:
+    """Copy a checkpoint's weights into a freshly built model of the same kind and vocabulary.
+
+    Learned positions may grow: rows past the old context repeat the old table (position p starts as
+    p mod old), a neutral start that training then refines.
+    """
+    from cadenza.errors import CheckpointError
+    from model.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(path)
+    if ck.kind != getattr(model, "kind", None):
+        raise CheckpointError(f"--init-from {path} is a {ck.kind}, not a {getattr(model, 'kind', '?')}")
+    if ck.tokenizer.vocab != tok.vocab:
+        raise CheckpointError(f"--init-from {path} was trained with another vocabulary than this corpus")
+    state = ck.model.state_dict()
+    own = model.state_dict()
+    for name, value in state.items():
+        target = own.get(name)
+        if target is None or target.shape == value.shape:
+            continue
+        if name.endswith("pos_emb.weight") and target.shape[1:] == value.shape[1:]:
+            reps = -(-target.shape[0] // value.shape[0])
+            state[name] = value.repeat(reps, 1)[: target.shape[0]]
+        else:
+            raise CheckpointError(
+                f"--init-from {path}: {name} is {tuple(value.shape)}, this model needs {tuple(target.shape)}"
+            )
+    model.load_state_dict(state)
+    log.info("warm start from %s (step %s)", path, ck.meta.get("training", {}).get("step"))
+
+
 class Trainer:
     """One run; `run()` trains from scratch or resumes from out_dir/last."""
 
@@ -107,6 +138,8 @@ class Trainer:
         torch.manual_seed(settings.seed)  # identical initial weights on every rank and every run
         self.model = build_model(settings.arch, model_config(settings, len(self.tok))).to(self.device)
         self.model.grad_checkpointing = settings.grad_checkpointing
+        if settings.init_from is not None and not (settings.out_dir / "last" / "state.json").exists():
+            warm_start(self.model, settings.init_from, self.tok)
         self.opt = torch.optim.AdamW(self._param_groups(), lr=settings.lr, betas=(0.9, 0.95))
         self.step, self.best_val = 0, float("inf")
         self.out = settings.out_dir

@@ -18,6 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stop-after", type=int, default=None, help="stop at this step without changing the schedule"
     )
+    parser.add_argument(
+        "--init-from", type=Path, default=None, help="start from this checkpoint's weights (new schedule)"
+    )
+    parser.add_argument("--seq-len", type=int, default=None, help="tokens per training window")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
 
@@ -33,6 +37,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
             changes["out_dir"] = config.training.out_dir.parent / args.arch
     if args.out is not None:
         changes["out_dir"] = args.out
+    if args.init_from is not None:
+        changes["init_from"] = args.init_from
+    if args.seq_len is not None:
+        changes["seq_len"] = args.seq_len
     if args.steps is not None:
         changes["max_steps"] = args.steps
     settings = dataclasses.replace(config.training, **changes)  # type: ignore[arg-type]

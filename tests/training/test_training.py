@@ -67,6 +67,29 @@ def test_resumed_run_equals_uninterrupted_run(tiny_corpus: Path, tmp_path: Path)
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
 
 
+def test_warm_start_copies_weights_and_extends_positions(
+    tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    old = load_checkpoint(tiny_checkpoint).model.state_dict()
+    settings = tiny_train_settings(tmp_path / "w", seq_len=128, init_from=tiny_checkpoint)
+    new = Trainer(settings, tiny_corpus, "cpu").model.state_dict()
+    assert new["tok_emb.weight"].shape == old["tok_emb.weight"].shape
+    torch.testing.assert_close(new["tok_emb.weight"], old["tok_emb.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(new["blocks.0.qkv.weight"], old["blocks.0.qkv.weight"], rtol=0, atol=0)
+    pos, old_pos = new["pos_emb.weight"], old["pos_emb.weight"]
+    assert pos.shape[0] == 128 and old_pos.shape[0] == 64
+    torch.testing.assert_close(pos[:64], old_pos, rtol=0, atol=0)
+    torch.testing.assert_close(pos[64:], old_pos, rtol=0, atol=0)  # repeated: position p starts as p mod 64
+
+
+def test_warm_start_from_another_architecture_fails_clearly(
+    tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    settings = tiny_train_settings(tmp_path / "l", arch="lstm", init_from=tiny_checkpoint)
+    with pytest.raises(CheckpointError, match="is a transformer, not a lstm"):
+        Trainer(settings, tiny_corpus, "cpu")
+
+
 @pytest.mark.slow
 def test_ddp_on_gloo_with_two_processes(tiny_corpus: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
