@@ -94,10 +94,9 @@ class Batcher:
         """One decode step for every live row; returns rows that finished or must leave."""
         if not self.rows:
             return []
-        for i, row in enumerate(self.rows):
-            if int(self.cache.lengths[i]) >= self.context:
-                self._reprefill(i, row)
         n = len(self.rows)
+        for i in (self.cache.lengths[:n] >= self.context).nonzero().flatten().tolist():
+            self._reprefill(i, self.rows[i])
         last = torch.tensor([[r.tokens[-1]] for r in self.rows], device=self.device)
         logits = self.model.step(last, self.cache, slice(0, n))
         live = [i for i, r in enumerate(self.rows) if not r.grammar.finished]

@@ -70,6 +70,9 @@ class Vocabulary:
         self.eos_id, self.bar_id = tok.eos_id, tok.bar_id
         self.ids_of = {t: np.flatnonzero(self.type_index == TYPES.index(t)) for t in TYPES}
         self._after: dict[int, torch.Tensor] = {}
+        # Grammar states repeat endlessly (a few hundred per metre and tempo), so each state's mask is
+        # built once and shared by every row: a decode step costs a dict lookup per row, not ten tensor ops.
+        self.mask_cache: dict[tuple[int, int, str, int, bool, bool, bool], torch.Tensor] = {}
 
     def positions_after(self, time_sig_id: int) -> torch.Tensor:
         """(bar_len + 1, V) masks: row p + 1 allows every non-Position token and positions after p in the bar."""
@@ -116,9 +119,24 @@ class RowGrammar:
         self._no_pitch = ~v.type_masks["Pitch"]
 
     def allowed(self) -> torch.Tensor:
-        """Boolean mask (V,) of ids that may come next."""
-        v = self.vocab
+        """Boolean mask (V,) of ids that may come next (shared between rows: do not modify it)."""
         row = min(self.position + 1, self._after.shape[0] - 1)
+        key = (
+            self.time_sig_id,
+            self.tempo_id,
+            self.last_type,
+            row,
+            self.bars >= self.target_bars,
+            self.notes_total > 0,
+            self.notes_here >= MAX_NOTES_PER_POSITION,
+        )
+        mask = self.vocab.mask_cache.get(key)
+        if mask is None:
+            mask = self.vocab.mask_cache[key] = self._build_mask(row)
+        return mask
+
+    def _build_mask(self, row: int) -> torch.Tensor:
+        v = self.vocab
         mask = v.next_masks[self.last_type] & self._static & self._after[row]
         if self.bars >= self.target_bars:
             # Long enough: the next bar line becomes the end of the piece (never a note-less one).

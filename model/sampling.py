@@ -73,9 +73,14 @@ def sample_rows(
         x = x + bias
     pen = torch.tensor([p.repetition_penalty for p in params])
     recent = torch.zeros(b, v, dtype=torch.bool)
-    for i, (ids, p) in enumerate(zip(recent_pitch_ids, params, strict=True)):
-        if ids and p.repetition_penalty > 1.0:
-            recent[i, ids[-p.repetition_window :]] = True
+    hits = [
+        (i, t)
+        for i, (ids, p) in enumerate(zip(recent_pitch_ids, params, strict=True))
+        if p.repetition_penalty > 1.0
+        for t in ids[-p.repetition_window :]
+    ]
+    if hits:
+        recent[tuple(torch.tensor(hits).T)] = True
     x = torch.where(recent, torch.where(x > 0, x / pen[:, None], x * pen[:, None]), x)
     x = x.masked_fill(~allowed, float("-inf")) / torch.tensor([p.temperature for p in params])[:, None]
     top_k = torch.tensor([p.top_k if p.top_k else v for p in params])

@@ -79,19 +79,22 @@ class Block(nn.Module):
         return x + self.drop(self.mlp(self.ln2(x)))
 
     def forward_cached(
-        self, x: torch.Tensor, kv: torch.Tensor, start: torch.Tensor, rows: slice
+        self,
+        x: torch.Tensor,
+        kv: torch.Tensor,
+        at: tuple[torch.Tensor, torch.Tensor],
+        span: int,
+        mask: torch.Tensor,
     ) -> torch.Tensor:
-        """x: (B, T, C) new tokens of cache rows `rows`, each starting at position `start[b]`; kv: (2, Bmax, H, Tmax, D)."""
+        """x: (B, T, C) new tokens written at cache index `at` = (slots, positions), both (B, T);
+        kv: (2, Bmax, H, Tmax, D); attends to the first `span` positions of its rows where `mask` allows."""
         b, t, c = x.shape
         q, k, v = self._split(x)
-        pos = start[:, None] + torch.arange(t, device=x.device)[None, :]  # (B, T)
-        bidx = torch.arange(rows.start or 0, (rows.start or 0) + b, device=x.device)[:, None].expand(b, t)
-        kv[0, bidx, :, pos] = k.transpose(1, 2)
-        kv[1, bidx, :, pos] = v.transpose(1, 2)
-        span = int((start + t).max())
+        kv[0, at[0], :, at[1]] = k.transpose(1, 2)
+        kv[1, at[0], :, at[1]] = v.transpose(1, 2)
+        rows = slice(int(at[0][0, 0]), int(at[0][0, 0]) + b)
         keys, vals = kv[0, rows, :, :span], kv[1, rows, :, :span]  # (B, H, S, D)
-        allowed = torch.arange(span, device=x.device)[None, None, :] <= pos[:, :, None]  # (B, T, S)
-        y = F.scaled_dot_product_attention(q, keys, vals, attn_mask=allowed[:, None])
+        y = F.scaled_dot_product_attention(q, keys, vals, attn_mask=mask)
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
         return x + self.mlp(self.ln2(x))
 
@@ -143,13 +146,22 @@ class Transformer(nn.Module):
 
     @torch.no_grad()
     def step(self, idx: torch.Tensor, cache: KVCache, rows: slice) -> torch.Tensor:
-        """Feed new tokens idx: (B, T) to cache slots `rows` (all the same T); logits of the last: (B, V)."""
+        """Feed new tokens idx: (B, T) to cache slots `rows` (all the same T); logits of the last: (B, V).
+
+        Where each token goes and what it may attend to is worked out once per step, not per layer.
+        """
         start = cache.lengths[rows]
-        t = idx.shape[1]
-        pos = start[:, None] + torch.arange(t, device=idx.device)[None, :]
+        b, t = idx.shape
+        pos = start[:, None] + torch.arange(t, device=idx.device)[None, :]  # (B, T)
+        first = rows.start or 0
+        slots = torch.arange(first, first + b, device=idx.device)[:, None].expand(b, t)
+        span = int(pos.max()) + 1
+        mask = (torch.arange(span, device=idx.device)[None, None, :] <= pos[:, :, None])[
+            :, None
+        ]  # (B, 1, T, S)
         x = self.tok_emb(idx) + self.pos_emb(pos)
         for layer, block in enumerate(self.blocks):
             assert isinstance(block, Block)
-            x = block.forward_cached(x, cache.kv[layer], start, rows)
+            x = block.forward_cached(x, cache.kv[layer], (slots, pos), span, mask)
         cache.lengths[rows] += t
         return self.head(self.ln_f(x[:, -1]))
