@@ -22,8 +22,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--init-from", type=Path, default=None, help="start from this checkpoint's weights (new schedule)"
     )
     parser.add_argument("--seq-len", type=int, default=None, help="tokens per training window")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any [training] key for this run, e.g. --set batch_size=16 --set lr=5e-4 (repeatable)",
+    )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+
+
+def training_overrides(pairs: list[str]) -> dict[str, object]:
+    """Parse `KEY=VALUE` pairs (VALUE in TOML syntax, bare words as strings) into checked [training] values."""
+    import tomllib
+
+    from bot.config_loader import build_section
+    from cadenza.errors import ConfigError
+    from training.train_settings import TrainSettings
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        out[key] = getattr(build_section(TrainSettings, {key: value}, "training"), key)
+    return out
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -43,6 +72,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         changes["seq_len"] = args.seq_len
     if args.steps is not None:
         changes["max_steps"] = args.steps
+    changes.update(training_overrides(args.set))
     settings = dataclasses.replace(config.training, **changes)  # type: ignore[arg-type]
     trainer = Trainer(settings, args.corpus or config.corpus.out_dir, device=args.device)
     result = trainer.run(stop_after=args.stop_after, progress=not args.no_progress)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from cadenza.errors import CheckpointError
+from cadenza.errors import CheckpointError, ConfigError
 from model.checkpoint import load_checkpoint
 from tests.tiny_corpus import tiny_train_settings
 from training.trainer import Trainer
@@ -120,3 +120,14 @@ def test_ddp_on_gloo_with_two_processes(tiny_corpus: Path, tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr[-2000:]
     state = json.loads((tmp_path / "ddp" / "last" / "state.json").read_text())
     assert state["step"] == 6
+
+
+def test_train_set_overrides_are_checked_like_config() -> None:
+    from bot.commands.train import training_overrides
+
+    got = training_overrides(["batch_size=16", "lr=5e-4", "init_from=model/checkpoints/transformer"])
+    assert got == {"batch_size": 16, "lr": 5e-4, "init_from": Path("model/checkpoints/transformer")}
+    with pytest.raises(ConfigError, match="unknown key training.bogus"):
+        training_overrides(["bogus=1"])
+    with pytest.raises(ConfigError, match="batch_size must be an integer"):
+        training_overrides(["batch_size=many"])
