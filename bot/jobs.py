@@ -86,9 +86,7 @@ class JobRunner:
                 interaction_token=interaction.token,
                 guild_id=interaction.guild_id,
             )
-            progress = ProgressMessage(
-                lambda text: interaction.edit_original_response(content=text), s.progress_edit_interval_s
-            )
+            progress = self.services.progress_message(interaction)
             try:
                 started = time.monotonic()
                 piece, composed = await self._compose(work, job, progress)

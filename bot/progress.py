@@ -1,7 +1,10 @@
 """Live progress in the deferred message, edited at most once per interval (Discord rate-limits edits).
 
 `show(text)` is synchronous and cheap, so progress callbacks from the engine's thread (delivered on
-the event loop) can call it as often as they like; only the latest text is ever sent.
+the event loop) can call it as often as they like; only the latest text is ever sent. An `EditPacer`
+shared by every message of the process caps all progress edits together, so hundreds of jobs at once
+update less often each instead of flooding the event loop (and Discord) with edits while new
+interactions wait for their deferral.
 """
 
 from __future__ import annotations
@@ -18,11 +21,36 @@ log = logging.getLogger(__name__)
 Edit = Callable[[str], Awaitable[object]]
 
 
+class EditPacer:
+    """Hands out edit turns at most `per_s` a second, first come first served (no bursts)."""
+
+    def __init__(self, per_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._gap = 1.0 / per_s
+        self._clock = clock
+        self._next = -float("inf")
+
+    async def turn(self) -> None:
+        """Wait for this caller's turn."""
+        now = self._clock()
+        at = max(now, self._next)
+        self._next = at + self._gap
+        if at > now:
+            # Pacing to a rate, not waiting for an event.
+            await asyncio.sleep(at - now)
+
+
 class ProgressMessage:
     """Coalesces progress texts into rate-limited edits of one message."""
 
-    def __init__(self, edit: Edit, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        edit: Edit,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        pacer: EditPacer | None = None,
+    ) -> None:
         self._edit = edit
+        self._pacer = pacer
         self._interval = interval_s
         self._clock = clock
         self._wanted: str | None = None
@@ -46,7 +74,11 @@ class ProgressMessage:
                 # Pacing edits to Discord's rate limit, not waiting for an event.
                 await asyncio.sleep(wait)
                 continue
-            text = self._wanted
+            if self._pacer is not None:
+                await self._pacer.turn()
+                if self._closed:
+                    return
+            text = self._wanted  # the latest text: whatever arrived while waiting replaces the rest
             self._last, self._shown = self._clock(), text
             try:
                 await self._edit(text or "")

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import discord
 
 from bot.config import Config
 from bot.limits import Admission
 from bot.options import ServerDefaults, SpecChecker
+from bot.progress import EditPacer, ProgressMessage
 from bot.settings import BotSettings
 
 if TYPE_CHECKING:
@@ -62,6 +64,18 @@ class Services:
     servers: ServerSettingsCache
     metrics: Any = None  # bot.metrics.Metrics when [metrics] enabled
     runner: JobRunner = field(init=False)
+    edit_pacer: EditPacer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.edit_pacer = EditPacer(self.config.bot.progress_edits_per_s)
+
+    def progress_message(self, interaction: discord.Interaction[Any]) -> ProgressMessage:
+        """Live progress in this interaction's deferred message, paced with every other job's."""
+        return ProgressMessage(
+            lambda text: interaction.edit_original_response(content=text),
+            self.settings.progress_edit_interval_s,
+            pacer=self.edit_pacer,
+        )
 
     @property
     def settings(self) -> BotSettings:

@@ -40,6 +40,7 @@ class BotSettings:
     progress_edit_interval_s: float = (
         1.5  # at most one progress edit per this many seconds (Discord rate limits)
     )
+    progress_edits_per_s: float = 20.0  # all progress edits of one bot process together, at most this many
     token_lifetime_s: float = 900.0  # an interaction token lasts 15 minutes (Discord's rule)
     token_margin_s: float = 60.0  # deliver as a channel message when less than this is left on the token
     job_timeout_s: float = 600.0  # a job (download, composing, rendering) running longer fails
@@ -59,8 +60,18 @@ class BotSettings:
         counts = (self.max_jobs_per_user, self.user_burst, self.guild_burst, self.max_jobs)
         if min(counts) < 1:
             raise ValueError("max_jobs_per_user, user_burst, guild_burst and max_jobs must be at least 1")
-        if min(self.user_refill_s, self.guild_refill_s, self.progress_edit_interval_s) <= 0:
-            raise ValueError("user_refill_s, guild_refill_s and progress_edit_interval_s must be positive")
+        if (
+            min(
+                self.user_refill_s,
+                self.guild_refill_s,
+                self.progress_edit_interval_s,
+                self.progress_edits_per_s,
+            )
+            <= 0
+        ):
+            raise ValueError(
+                "user_refill_s, guild_refill_s, progress_edit_interval_s and progress_edits_per_s must be positive"
+            )
         if not 0 <= self.token_margin_s < self.token_lifetime_s:
             raise ValueError("need 0 <= token_margin_s < token_lifetime_s")
         if self.job_timeout_s <= 0 or self.settings_cache_s < 0:

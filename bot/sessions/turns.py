@@ -140,9 +140,7 @@ class TurnMaker:
     async def make_with_progress(self, interaction: discord.Interaction[Any], ask: TurnAsk) -> MadeTurn:
         """`make` with live progress in the deferred message, within the job time limit."""
         s = self.services.settings
-        progress = ProgressMessage(
-            lambda text: interaction.edit_original_response(content=text), s.progress_edit_interval_s
-        )
+        progress = self.services.progress_message(interaction)
         try:
             async with asyncio.timeout(s.job_timeout_s):
                 made = await self.make(ask, progress)
