@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from cadenza.theory import MAJOR_PROFILE, MINOR_PROFILE
@@ -19,7 +20,7 @@ from model.checkpoint import ComposerNet
 from model.grammar import RowGrammar, Vocabulary
 from model.plan import Plan, make_plan
 from model.request import GenerationRequest
-from model.sampling import sample_rows
+from model.sampling import sample_rows, stream_key
 from model.tokenizer import CadenzaTokenizer
 
 MAX_NEW_TOKENS_PER_BAR = 400  # a runaway row (should not happen under the grammar) is stopped here
@@ -32,11 +33,12 @@ class Row:
     request: GenerationRequest
     plan: Plan
     grammar: RowGrammar
-    generator: torch.Generator
+    stream: int  # the row's random stream for sampling (model.sampling.stream_key of the seed)
     tokens: list[int]  # everything so far, prompt included
     deadline: float
     on_progress: Callable[[int, int], None] | None = None
     cancelled: bool = False
+    draws: int = 0  # random numbers drawn from the stream so far
     recent_pitches: list[int] = field(default_factory=list)
     bias: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # keeps pitches in the requested key
     started: float = field(default_factory=time.monotonic)
@@ -77,7 +79,7 @@ class Batcher:
         for t in plan.prompt[1:]:
             grammar.advance(t)
         bias = key_bias(self.tok, plan.key_index, req.params.key_bias)
-        return Row(req, plan, grammar, gen, list(plan.prompt), deadline, bias=bias)
+        return Row(req, plan, grammar, stream_key(req.seed), list(plan.prompt), deadline, bias=bias)
 
     def admit(self, row: Row) -> None:
         """Prefill a row's prompt into the next free slot and sample its first token."""
@@ -97,7 +99,8 @@ class Batcher:
         n = len(self.rows)
         for i in (self.cache.lengths[:n] >= self.context).nonzero().flatten().tolist():
             self._reprefill(i, self.rows[i])
-        last = torch.tensor([[r.tokens[-1]] for r in self.rows], device=self.device)
+        last = torch.from_numpy(np.array([r.tokens[-1] for r in self.rows], dtype=np.int64))[:, None]
+        last = last.to(self.device)
         logits = self.model.step(last, self.cache, slice(0, n))
         live = [i for i, r in enumerate(self.rows) if not r.grammar.finished]
         if live:
@@ -110,11 +113,13 @@ class Batcher:
             logits.float().cpu(),
             torch.stack([r.grammar.allowed() for r in rows]),
             [r.request.params for r in rows],
-            [r.generator for r in rows],
+            np.array([r.stream for r in rows], dtype=np.uint64),
+            np.array([r.draws for r in rows], dtype=np.uint64),
             [r.recent_pitches for r in rows],
             torch.stack([r.bias for r in rows]),
         )
         for row, token in zip(rows, tokens, strict=True):
+            row.draws += 1
             self._advance(row, token)
 
     def _advance(self, row: Row, token: int) -> None:
