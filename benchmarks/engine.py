@@ -2,7 +2,7 @@
 
 Measures, in one run: tokens/s and requests/s at 1, 4, 16 and 64 concurrent 30 s requests; batched
 throughput with 32 concurrent requests against the same 32 one at a time; a mixed-length workload
-(10 s to 120 s) against a same-length one of equal total length; p50/p95 latency of a 30 s piece
+(10 s to 120 s, 96 requests through 32 rows) against a same-length one of equal total length; p50/p95 latency of a 30 s piece
 at 1 and 16 concurrent requests. The last line is one JSON object with the figures.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -26,12 +27,16 @@ from model.engine import Engine
 from model.engine_settings import EngineSettings
 from model.request import GenerationRequest
 
+THREADS = [0]  # set from --threads
+MIXED = 96  # requests in the mixed-length and same-length workloads (32 rows: three rounds)
 GENRE = "chorale"  # the densest common genre (~45 tokens a bar): a conservative load
 
 
 async def run_batch(ck: Checkpoint, seconds: list[float], max_batch: int, seed0: int = 0) -> dict[str, float]:
     """Submit every request at once; return wall time, new tokens and per-request latencies."""
-    engine = Engine(ck, EngineSettings(max_batch=max_batch, max_queue=max(64, len(seconds))))
+    engine = Engine(
+        ck, EngineSettings(max_batch=max_batch, max_queue=max(64, len(seconds)), threads=THREADS[0])
+    )
     engine.start()
     started = time.monotonic()
 
@@ -54,7 +59,7 @@ async def run_batch(ck: Checkpoint, seconds: list[float], max_batch: int, seed0:
 
 async def run_sequential(ck: Checkpoint, seconds: list[float], seed0: int = 0) -> dict[str, float]:
     """The same requests one at a time (each waits for the previous)."""
-    engine = Engine(ck, EngineSettings(max_batch=1))
+    engine = Engine(ck, EngineSettings(max_batch=1, threads=THREADS[0]))
     engine.start()
     started, tokens, lat = time.monotonic(), 0, []
     for i, s in enumerate(seconds):
@@ -78,10 +83,9 @@ def pct(values: list[float], q: float) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", type=Path, default=Path("model/checkpoints/transformer"))
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--threads", type=int, default=0, help="engine torch threads (0 = all cores)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    THREADS[0] = args.threads or os.cpu_count() or 1  # the engine thread's torch threads
     ck = load_checkpoint(args.checkpoint)
     await run_batch(ck, [5.0] * 4, 4)  # warm-up: allocator, kernels
     rows = []
@@ -90,21 +94,23 @@ async def main() -> None:
         rows.append((f"{c} concurrent x 30 s", r))
     seq = await run_sequential(ck, [30.0] * 32, seed0=5000)
     bat = await run_batch(ck, [30.0] * 32, max_batch=32, seed0=5000)
-    mixed_lengths = [10.0 + 110.0 * i / 31 for i in range(32)]
+    # Mixed lengths through the continuous batch: three times as many requests as rows, so rows that
+    # finish early are refilled from the queue (what continuous batching is for); same total seconds.
+    mixed_lengths = [10.0 + 110.0 * ((i * 37) % MIXED) / (MIXED - 1) for i in range(MIXED)]
     mixed = await run_batch(ck, mixed_lengths, max_batch=32, seed0=7000)
-    same = await run_batch(ck, [sum(mixed_lengths) / 32] * 32, max_batch=32, seed0=7000)
+    same = await run_batch(ck, [sum(mixed_lengths) / MIXED] * MIXED, max_batch=32, seed0=7000)
     one = await run_sequential(ck, [30.0] * 5, seed0=9000)
     sixteen = await run_batch(ck, [30.0] * 16, max_batch=16, seed0=9100)
     rows += [
         ("32 one at a time", seq),
         ("32 concurrent", bat),
-        ("32 mixed 10-120 s", mixed),
-        ("32 same length", same),
+        (f"{MIXED} mixed 10-120 s", mixed),
+        (f"{MIXED} same length", same),
     ]
 
     print(
         f"Cadenza engine benchmark: {ck.name}, {sum(p.numel() for p in ck.model.parameters()):,} parameters, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+        f"torch {torch.__version__}, {THREADS[0]} engine threads, {platform.processor() or platform.machine()}"
     )
     print(f"{'workload':<24}{'wall s':>9}{'tokens':>9}{'tokens/s':>11}{'requests/s':>12}")
     for name, r in rows:
@@ -112,7 +118,7 @@ async def main() -> None:
     figures = {
         "model": ck.name,
         "device": "cpu",
-        "threads": torch.get_num_threads(),
+        "threads": THREADS[0],
         "tokens_per_s": {
             str(c): round(r["tok_s"], 1) for c, (_, r) in zip((1, 4, 16, 64), rows[:4], strict=True)
         },

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -140,8 +141,8 @@ class Engine:
     # -- the engine thread ---------------------------------------------------------------------
     def _supervise(self) -> None:
         """Run the loop; if it dies, fail everyone waiting, then start again with a fresh cache."""
-        if self.settings.threads:
-            torch.set_num_threads(self.settings.threads)
+        # This thread's own OpenMP team (see model.checkpoint.serial_torch for why loading stays serial).
+        torch.set_num_threads(self.settings.threads or os.cpu_count() or 1)
         while not self._stop.is_set():
             try:
                 self._loop(

@@ -14,7 +14,7 @@ class EngineSettings:
     max_queue: int = 64  # requests waiting beyond the running batch; past this: Busy
     request_timeout_s: float = 120.0  # a request still unfinished after this fails (and frees its row)
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
-    threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
+    threads: int = 0  # torch CPU threads of the engine thread; 0 = all cores
 
     def __post_init__(self) -> None:
         if self.max_batch < 1 or self.max_queue < 0 or self.request_timeout_s <= 0 or self.batch_wait_ms < 0:
