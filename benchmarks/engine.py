@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from model.checkpoint import Checkpoint, load_checkpoint
+from model.checkpoint import Checkpoint, load_checkpoint, serial_torch
 from model.engine import Engine
 from model.engine_settings import EngineSettings
 from model.request import GenerationRequest
@@ -72,6 +72,22 @@ async def run_sequential(ck: Checkpoint, seconds: list[float], seed0: int = 0) -
     return {"wall": wall, "tokens": tokens, "tok_s": tokens / wall, "req_s": len(seconds) / wall, "lat": lat}
 
 
+def op_overhead_us() -> float:
+    """Microseconds for one tiny torch op (a 1x128 linear layer): this machine's per-call overhead today.
+
+    Decode steps at small batch are mostly such overhead, so figures from different days or machines
+    compare only alongside this number.
+    """
+    layer, x = torch.nn.Linear(128, 384), torch.randn(1, 128)
+    with torch.no_grad():
+        for _ in range(200):
+            layer(x)
+        started = time.perf_counter()
+        for _ in range(2000):
+            layer(x)
+    return (time.perf_counter() - started) / 2000 * 1e6
+
+
 def pct(values: list[float], q: float) -> float:
     """Percentile q (0-100) by linear interpolation."""
     v = sorted(values)
@@ -86,6 +102,8 @@ async def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="engine torch threads (0 = all cores)")
     args = parser.parse_args()
     THREADS[0] = args.threads or os.cpu_count() or 1  # the engine thread's torch threads
+    with serial_torch():
+        overhead = op_overhead_us()
     ck = load_checkpoint(args.checkpoint)
     await run_batch(ck, [5.0] * 4, 4)  # warm-up: allocator, kernels
     rows = []
@@ -112,6 +130,7 @@ async def main() -> None:
         f"Cadenza engine benchmark: {ck.name}, {sum(p.numel() for p in ck.model.parameters()):,} parameters, "
         f"torch {torch.__version__}, {THREADS[0]} engine threads, {platform.processor() or platform.machine()}"
     )
+    print(f"per-call overhead of a tiny torch op on this machine now: {overhead:.1f} µs")
     print(f"{'workload':<24}{'wall s':>9}{'tokens':>9}{'tokens/s':>11}{'requests/s':>12}")
     for name, r in rows:
         print(f"{name:<24}{r['wall']:>9.2f}{r['tokens']:>9}{r['tok_s']:>11.0f}{r['req_s']:>12.2f}")
@@ -119,6 +138,7 @@ async def main() -> None:
         "model": ck.name,
         "device": "cpu",
         "threads": THREADS[0],
+        "torch_op_us": round(overhead, 1),
         "tokens_per_s": {
             str(c): round(r["tok_s"], 1) for c, (_, r) in zip((1, 4, 16, 64), rows[:4], strict=True)
         },

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 
 from cadenza.errors import Busy, CadenzaError, GenerationFailed
+from cadenza.priority import run_nicer
 from model.batcher import Batcher, Row
 from model.checkpoint import Checkpoint
 from model.engine_settings import EngineSettings
@@ -141,6 +142,7 @@ class Engine:
     # -- the engine thread ---------------------------------------------------------------------
     def _supervise(self) -> None:
         """Run the loop; if it dies, fail everyone waiting, then start again with a fresh cache."""
+        run_nicer(self.settings.nice)  # before torch starts this thread's OpenMP team, which inherits it
         # This thread's own OpenMP team (see model.checkpoint.serial_torch for why loading stays serial).
         torch.set_num_threads(self.settings.threads or os.cpu_count() or 1)
         while not self._stop.is_set():

@@ -15,11 +15,14 @@ class EngineSettings:
     request_timeout_s: float = 120.0  # a request still unfinished after this fails (and frees its row)
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
     threads: int = 0  # torch CPU threads of the engine thread; 0 = all cores
+    nice: int = 5  # the engine thread runs this much nicer than the event loop (0 = same priority)
 
     def __post_init__(self) -> None:
         if self.max_batch < 1 or self.max_queue < 0 or self.request_timeout_s <= 0 or self.batch_wait_ms < 0:
             raise ValueError(
                 "max_batch >= 1, max_queue >= 0, request_timeout_s > 0 and batch_wait_ms >= 0 required"
             )
+        if not 0 <= self.nice <= 19:
+            raise ValueError("nice must be between 0 and 19")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError("device must be 'auto', 'cpu' or 'cuda'")

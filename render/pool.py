@@ -16,6 +16,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 from cadenza.errors import Busy, CadenzaError, RenderFailed
+from cadenza.priority import run_nicer
 from render.piece import RenderedPiece, Renderer, RenderJob
 from render.settings import RenderSettings
 from render.synth import check_soundfont
@@ -28,6 +29,7 @@ _process_renderer: Renderer | None = None
 
 def _init_process(settings: RenderSettings, soundfont: Path) -> None:
     global _process_renderer
+    run_nicer(settings.nice)  # the process's main thread, and the slice threads it starts later
     _process_renderer = Renderer(settings, soundfont)
 
 
@@ -61,7 +63,9 @@ class RenderPool:
             # Start every process now, so a broken worker fails start-up rather than the first request.
             await asyncio.gather(*(loop.run_in_executor(self._executor, _noop) for _ in range(n)))
         else:
-            self._executor = ThreadPoolExecutor(n, thread_name_prefix="render")
+            self._executor = ThreadPoolExecutor(
+                n, thread_name_prefix="render", initializer=run_nicer, initargs=(self.settings.nice,)
+            )
             for _ in range(n):
                 renderer = await loop.run_in_executor(None, Renderer, self.settings, soundfont)
                 self._all.append(renderer)

@@ -39,6 +39,7 @@ class RenderSettings:
     # Same throughput as threads within this machine's noise; processes keep render work off the bot's GIL.
     pool_kind: Literal["thread", "process"] = "process"
     workers: int = 1  # pieces rendered at once; each already uses synth_threads cores
+    nice: int = 5  # render workers run this much nicer than the bot's event loop (0 = same priority)
     queue_limit: int = 32  # pieces waiting for a worker before new requests get Busy (>= bot.max_jobs)
     job_timeout_s: float = 60.0  # a render taking longer than this fails with RenderFailed
     picture_width: int = 1200  # piano-roll PNG size in pixels; readable in a phone's Discord embed
@@ -62,6 +63,8 @@ class RenderSettings:
         # The longest piece must fit Discord's limit at the lowest bitrate we fall back to.
         if (self.max_seconds + self.fade_out_s) * 96_000 / 8 > self.max_upload_bytes:
             raise ValueError("max_seconds is too long to fit max_upload_bytes even at 96 kbps")
+        if not 0 <= self.nice <= 19:
+            raise ValueError("nice must be between 0 and 19")
         if min(self.polyphony, self.synth_threads, self.encode_threads, self.workers, self.queue_limit) < 1:
             raise ValueError("polyphony, synth_threads, encode_threads, workers and queue_limit must be >= 1")
         if self.job_timeout_s <= 0:

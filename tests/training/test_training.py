@@ -127,7 +127,7 @@ def test_train_set_overrides_are_checked_like_config() -> None:
 
     got = training_overrides(["batch_size=16", "lr=5e-4", "init_from=model/checkpoints/transformer"])
     assert got == {"batch_size": 16, "lr": 5e-4, "init_from": Path("model/checkpoints/transformer")}
-    with pytest.raises(ConfigError, match="unknown key training.bogus"):
+    with pytest.raises(ConfigError, match=r"unknown key training\.bogus"):
         training_overrides(["bogus=1"])
     with pytest.raises(ConfigError, match="batch_size must be an integer"):
         training_overrides(["batch_size=many"])
