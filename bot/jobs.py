@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+DEFER_WARN_S = 2.0  # a deferral this late is logged: the 3 s limit is close
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class JobRunner:
             check_declared(work.clip, s)
         with self.services.admission.admit(interaction.user.id, interaction.guild_id):
             await interaction.response.defer(thinking=True)
+            self._note_defer_age(interaction)
             job = await self.services.storage.add_job(
                 job_id=new_id(),
                 request=work.to_json(),
@@ -105,6 +107,14 @@ class JobRunner:
             raise
         await self.services.storage.set_job_status(job.id, JobStatus.DONE, piece_id=piece.id)
         return piece
+
+    def _note_defer_age(self, interaction: discord.Interaction[Any]) -> None:
+        """Record how old the interaction was when deferred (Discord gives 3 s); warn when close."""
+        age = max(0.0, (discord.utils.utcnow() - interaction.created_at).total_seconds())
+        if self.services.metrics is not None:
+            self.services.metrics.defer_age.observe(age)
+        if age > DEFER_WARN_S:
+            log.warning("deferred an interaction %.2f s after it was created (Discord allows 3 s)", age)
 
     async def _compose(self, work: Work, job: Job, progress: ProgressMessage) -> tuple[Piece, ComposedPiece]:
         """Download, compose and store, within the job time limit."""

@@ -87,6 +87,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.defer_age = Histogram(
+            "cadenza_defer_age_seconds",
+            "Age of an interaction (from its snowflake) when the bot deferred it; Discord drops it past 3 s",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0),
+            registry=r,
+        )
         self.jobs = Counter("cadenza_jobs", "Jobs finished, by outcome", ["outcome"], registry=r)
         self.errors = Counter("cadenza_errors", "Errors by kind (exception class)", ["kind"], registry=r)
         self.shard_latency = Gauge(
