@@ -59,8 +59,12 @@ def own_material(midi: bytes, from_s: float, seconds: float | None) -> bytes:
 
 
 def length_s(score: pretty_midi.PrettyMIDI) -> float:
-    """Where the last note ends (a part's length in a mix)."""
-    return float(score.get_end_time())
+    """Where the last note ends (a part's length in a mix).
+
+    Not `get_end_time()`: that also counts tempo, signature, controller and text events, which a
+    piece may carry past its last note and which a mix does not copy.
+    """
+    return max((n.end for inst in score.instruments for n in inst.notes), default=0.0)
 
 
 @dataclass(frozen=True)

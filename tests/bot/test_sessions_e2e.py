@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from bot.sessions.music import markers
+from bot.sessions.music import length_s, markers
 from bot.storage import Storage
 from model.checkpoint import read_meta
 from tests.bot.conftest import COMMANDS, USERS, Harness, melody_midi, toml_value, write_config
@@ -194,7 +194,7 @@ async def check_mix(cadenza: Harness, thread: int, path: list[str]) -> None:
         parts = [pretty_midi.PrettyMIDI(io.BytesIO((await storage.get_piece(pid)).midi)) for pid in path]
     marks = markers(mix)
     assert [number for number, _ in marks] == [t.number for t in turns] == [1, 2, 6, 7]
-    lengths = [p.get_end_time() for p in parts]
+    lengths = [length_s(p) for p in parts]  # where each part's last note ends
     assert mix.get_end_time() == pytest.approx(sum(lengths) - CROSSFADE_S * (len(parts) - 1), abs=0.02)
     offsets = [offset for _, offset in marks]
     expected = [sum(lengths[:i]) - CROSSFADE_S * i for i in range(len(parts))]  # each overlaps the last
