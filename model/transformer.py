@@ -82,17 +82,18 @@ class Block(nn.Module):
         self,
         x: torch.Tensor,
         kv: torch.Tensor,
+        rows: slice,
         at: tuple[torch.Tensor, torch.Tensor],
         span: int,
         mask: torch.Tensor,
     ) -> torch.Tensor:
-        """x: (B, T, C) new tokens written at cache index `at` = (slots, positions), both (B, T);
-        kv: (2, Bmax, H, Tmax, D); attends to the first `span` positions of its rows where `mask` allows."""
+        """x: (B, T, C) new tokens of cache slots `rows`, written at cache index `at` = (slots,
+        positions), both (B, T); kv: (2, Bmax, H, Tmax, D); attends to the first `span` positions of
+        its rows where `mask` allows."""
         b, t, c = x.shape
         q, k, v = self._split(x)
         kv[0, at[0], :, at[1]] = k.transpose(1, 2)
         kv[1, at[0], :, at[1]] = v.transpose(1, 2)
-        rows = slice(int(at[0][0, 0]), int(at[0][0, 0]) + b)
         keys, vals = kv[0, rows, :, :span], kv[1, rows, :, :span]  # (B, H, S, D)
         y = F.scaled_dot_product_attention(q, keys, vals, attn_mask=mask)
         x = x + self.proj(y.transpose(1, 2).reshape(b, t, c))
@@ -162,6 +163,6 @@ class Transformer(nn.Module):
         x = self.tok_emb(idx) + self.pos_emb(pos)
         for layer, block in enumerate(self.blocks):
             assert isinstance(block, Block)
-            x = block.forward_cached(x, cache.kv[layer], (slots, pos), span, mask)
+            x = block.forward_cached(x, cache.kv[layer], rows, (slots, pos), span, mask)
         cache.lengths[rows] += t
         return self.head(self.ln_f(x[:, -1]))
