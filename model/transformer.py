@@ -157,9 +157,8 @@ class Transformer(nn.Module):
         first = rows.start or 0
         slots = torch.arange(first, first + b, device=idx.device)[:, None].expand(b, t)
         span = int(pos.max()) + 1
-        mask = (torch.arange(span, device=idx.device)[None, None, :] <= pos[:, :, None])[
-            :, None
-        ]  # (B, 1, T, S)
+        keys_at = torch.arange(span, device=idx.device)
+        mask = (keys_at[None, None, :] <= pos[:, :, None]).unsqueeze(1)  # (B, 1, T, S): no peeking ahead
         x = self.tok_emb(idx) + self.pos_emb(pos)
         for layer, block in enumerate(self.blocks):
             assert isinstance(block, Block)

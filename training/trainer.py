@@ -138,7 +138,7 @@ class Trainer:
         torch.manual_seed(settings.seed)  # identical initial weights on every rank and every run
         self.model = build_model(settings.arch, model_config(settings, len(self.tok))).to(self.device)
         self.model.grad_checkpointing = settings.grad_checkpointing
-        if settings.init_from is not None and not (settings.out_dir / "last" / "state.json").exists():
+        if settings.init_from is not None and not self._resumable():
             warm_start(self.model, settings.init_from, self.tok)
         self.opt = torch.optim.AdamW(self._param_groups(), lr=settings.lr, betas=(0.9, 0.95))
         self.step, self.best_val = 0, float("inf")
@@ -182,11 +182,15 @@ class Trainer:
                 json.dumps({"step": self.step, "best_val_loss": self.best_val})
             )
 
+    def _resumable(self) -> bool:
+        """Whether out_dir holds a run to continue (then a warm start does not apply)."""
+        return (self.s.out_dir / "last" / "state.json").exists()
+
     def try_resume(self) -> bool:
         """Continue from out_dir/last if it exists; returns whether it did."""
-        last = self.out / "last"
-        if not (last / "state.json").exists():
+        if not self._resumable():
             return False
+        last = self.out / "last"
         from model.checkpoint import load_checkpoint
 
         ck = load_checkpoint(last, self.device)

@@ -21,7 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--init-from", type=Path, default=None, help="start from this checkpoint's weights (new schedule)"
     )
-    parser.add_argument("--seq-len", type=int, default=None, help="tokens per training window")
     parser.add_argument(
         "--set",
         action="append",
@@ -68,8 +67,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
         changes["out_dir"] = args.out
     if args.init_from is not None:
         changes["init_from"] = args.init_from
-    if args.seq_len is not None:
-        changes["seq_len"] = args.seq_len
     if args.steps is not None:
         changes["max_steps"] = args.steps
     changes.update(training_overrides(args.set))
