@@ -47,6 +47,10 @@ class RenderPool:
         self._renderers: queue.SimpleQueue[Renderer] = queue.SimpleQueue()
         self._all: list[Renderer] = []
         self._pending = 0
+        # One slot per worker: a job waits for a free worker here, and its timeout starts only when it
+        # gets one (waiting behind a burst of 200 is not "rendering took too long"; the bot's job timeout
+        # bounds the whole wait).
+        self._slots = asyncio.Semaphore(settings.workers)
 
     async def start(self) -> None:
         """Check the SoundFont and start the workers (loading their synthesisers); raises ConfigError."""
@@ -81,11 +85,14 @@ class RenderPool:
         self._pending += 1
         loop = asyncio.get_running_loop()
         try:
-            if self.settings.pool_kind == "process":
-                future = loop.run_in_executor(self._executor, _render_in_process, job)
-            else:
-                future = loop.run_in_executor(self._executor, self._render_in_thread, job)
-            return await asyncio.wait_for(future, self.settings.job_timeout_s)
+            async with self._slots:
+                if self._executor is None:
+                    raise RenderFailed("the render pool is not running")
+                if self.settings.pool_kind == "process":
+                    future = loop.run_in_executor(self._executor, _render_in_process, job)
+                else:
+                    future = loop.run_in_executor(self._executor, self._render_in_thread, job)
+                return await asyncio.wait_for(future, self.settings.job_timeout_s)
         except TimeoutError as e:
             raise RenderFailed(f"rendering took longer than {self.settings.job_timeout_s:.0f} s") from e
         except CadenzaError:

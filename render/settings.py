@@ -41,7 +41,7 @@ class RenderSettings:
     workers: int = 1  # pieces rendered at once; each already uses synth_threads cores
     nice: int = 5  # render workers run this much nicer than the bot's event loop (0 = same priority)
     queue_limit: int = 32  # pieces waiting for a worker before new requests get Busy (>= bot.max_jobs)
-    job_timeout_s: float = 60.0  # a render taking longer than this fails with RenderFailed
+    job_timeout_s: float = 60.0  # a render taking longer than this (once a worker has it) fails: RenderFailed
     picture_width: int = 1200  # piano-roll PNG size in pixels; readable in a phone's Discord embed
     picture_height: int = 500
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import time
 
 import numpy as np
 import pytest
@@ -45,6 +47,20 @@ async def test_full_queue_answers_busy() -> None:
         results = await asyncio.gather(*(pool.render(_job()) for _ in range(3)), return_exceptions=True)
     assert sum(isinstance(r, Busy) for r in results) == 1
     assert sum(not isinstance(r, BaseException) for r in results) == 2
+
+
+async def test_the_timeout_counts_rendering_not_waiting_for_a_worker() -> None:
+    """A burst queued behind one worker finishes: each job's clock starts when a worker takes it."""
+    settings = RenderSettings(soundfont="builtin", pool_kind="thread", workers=1, queue_limit=16)
+    async with RenderPool(settings) as pool:
+        started = time.monotonic()
+        await pool.render(_job())
+        one = time.monotonic() - started
+    # Room for one render (four times over), far from enough for the ten in the queue together.
+    patient = dataclasses.replace(settings, job_timeout_s=max(4 * one, 0.5))
+    async with RenderPool(patient) as pool:
+        pieces = await asyncio.gather(*(pool.render(_job()) for _ in range(10)), return_exceptions=True)
+    assert [type(p).__name__ for p in pieces] == ["RenderedPiece"] * 10
 
 
 async def test_render_before_start_fails_clearly() -> None:
