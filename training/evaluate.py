@@ -11,7 +11,7 @@ import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +72,13 @@ class NLLTotals:
     nats: float
     tokens: int
     notes: int
+    by_kind: dict[str, float] = field(default_factory=dict)  # nats per token kind (Pitch, Duration, Bar…)
 
     def __add__(self, other: NLLTotals) -> NLLTotals:
-        return NLLTotals(self.nats + other.nats, self.tokens + other.tokens, self.notes + other.notes)
+        kinds = {
+            k: self.by_kind.get(k, 0.0) + other.by_kind.get(k, 0.0) for k in {**self.by_kind, **other.by_kind}
+        }
+        return NLLTotals(self.nats + other.nats, self.tokens + other.tokens, self.notes + other.notes, kinds)
 
     @property
     def bits_per_token(self) -> float:
@@ -93,6 +97,10 @@ class NLLTotals:
             "bits_per_note": round(self.bits_per_note, 4),
             "tokens": self.tokens,
             "notes": self.notes,
+            # where the bits per note go: each kind's share (they add up to bits_per_note)
+            "bits_per_note_by_kind": {
+                k: round(v / math.log(2) / max(self.notes, 1), 4) for k, v in sorted(self.by_kind.items())
+            },
         }
 
 
@@ -124,14 +132,26 @@ def score_windows(model: nn.Module, batches: Batches, tok: CadenzaTokenizer) -> 
     """Summed next-token NLL over every target of the batches, in fp32, in eval mode."""
     model.eval()
     device = next(model.parameters()).device
-    nats, tokens, notes = 0.0, 0, 0
     is_pitch = torch.from_numpy(tok.pitch_of >= 0)
+    names, kind_of = token_kinds(tok)
+    per_kind = torch.zeros(len(names), dtype=torch.float64)
+    tokens, notes = 0, 0
     for x, y in batches:
         logits = model(x.to(device)).float()  # (B, T, V)
-        nats += F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="sum").item()
+        nats = F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="none")
+        per_kind.index_add_(0, kind_of[y.flatten()], nats.cpu().double())
         tokens += y.numel()
         notes += int(is_pitch[y].sum())
-    return NLLTotals(nats, tokens, notes)
+    by_kind = {name: float(v) for name, v in zip(names, per_kind, strict=True) if v > 0}
+    return NLLTotals(float(per_kind.sum()), tokens, notes, by_kind)
+
+
+def token_kinds(tok: CadenzaTokenizer) -> tuple[list[str], torch.Tensor]:
+    """Kind names (the part of a token before `_`: Pitch, Duration, Position, Bar…) and each id's kind."""
+    kind = [tok.id_to_token[i].split("_")[0] for i in range(len(tok.vocab))]
+    names = sorted(set(kind))
+    index = {n: i for i, n in enumerate(names)}
+    return names, torch.tensor([index[k] for k in kind], dtype=torch.long)
 
 
 def likelihood(model: nn.Module, windows: dict[str, Batches], tok: CadenzaTokenizer) -> dict[str, Any]:

@@ -47,6 +47,26 @@ def _likelihood_table(report: dict[str, Any]) -> str:
         lines.append(
             f"{names[0]} needs {abs(gain):.1f} % {'fewer' if gain >= 0 else 'more'} bits per note than {names[1]} (overall)."
         )
+    return "\n".join(lines) + _kinds_table(models)
+
+
+def _kinds_table(models: dict[str, Any]) -> str:
+    """Where the bits per note go, by token kind (overall), for every model side by side."""
+    kinds = sorted({k for m in models.values() for k in m.get("bits_per_note_by_kind", {})})
+    if not kinds:
+        return ""
+    names = list(models)
+    lines = [
+        "",
+        "",
+        "Bits per note by token kind (overall; each column adds up to the model's bits per note).",
+        "",
+        "| token kind | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for k in kinds:
+        cells = [_f(models[n].get("bits_per_note_by_kind", {}).get(k)) for n in names]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -194,6 +194,9 @@ def test_bits_per_note_is_reproducible_and_genres_add_up(tiny_corpus: Path, tiny
         weighted, abs=1e-3
     )  # per-genre figures are rounded to 4 digits
     assert first["bits_per_note"] > first["bits_per_token"] > 0  # fewer notes than tokens
+    kinds = first["bits_per_note_by_kind"]
+    assert {"Pitch", "Duration", "Position", "Bar"} <= set(kinds) and min(kinds.values()) > 0
+    assert sum(kinds.values()) == pytest.approx(first["bits_per_note"], abs=1e-3)
 
 
 # -- the command -------------------------------------------------------------------------------------
@@ -240,7 +243,9 @@ def test_evaluate_json_has_both_models_and_writes_report_samples_and_model_json(
         }
         assert m["originality"]["pieces"] == 2 * len(genres)
         assert {"median", "max"} <= set(m["originality"]["notes"])
-    assert "| genre |" in (tmp_path / "report.md").read_text()
+    written = (tmp_path / "report.md").read_text()
+    assert "| genre |" in written
+    assert "| token kind | transformer | lstm |" in written and "| Pitch |" in written
     for name, folder in (("transformer", transformer), ("lstm", lstm)):
         stored = json.loads((folder / "model.json").read_text())["evaluation"]
         assert stored["bits_per_note"] == report["models"][name]["bits_per_note"]
