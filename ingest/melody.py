@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+import scipy.ndimage
 
 ANALYSIS_SR = 16000  # pitch analysis rate: C7 (2093 Hz) is far below Nyquist, and it halves the work
 HOP = 256  # 16 ms frames: fine enough for a 50 ms onset tolerance
@@ -32,7 +33,9 @@ SALIENCE_FFT = 1024  # 64 ms windows for the per-pitch harmonic energy
 SALIENCE_HARMONICS = 6
 PITCH_RISE_SHARE = 0.3  # a note starts where its own harmonics have made this share of their rise (in dB)
 PITCH_RISE_DB = 6.0  # a smaller rise of a note's harmonics is no evidence of where it began
+ONSET_DELTA = 0.03  # peak-picking threshold (librosa's default 0.07 missed bowed re-attacks)
 GATE_DB = 45.0
+VIBRATO_FRAMES = 5  # median filter (80 ms) on the pitch before rounding: vibrato and wobble across a boundary
 UNSURE_PROB = 0.1  # pYIN voicing probability below which a voiced frame's pitch is not trusted
 UNSURE = -2  # run label of such frames (-1 is unvoiced)  # frames this far below the loudest are tails and noise, not melody
 
@@ -144,7 +147,7 @@ def _pitch_runs(midi: np.ndarray, voiced_prob: np.ndarray) -> list[tuple[int, in
     Frames pYIN is unsure of (voicing probability under UNSURE_PROB: glides between notes, breath)
     do not start runs of their own; they join a neighbour.
     """
-    labels = np.where(np.isnan(midi), -1, np.round(np.nan_to_num(midi, nan=0.0))).astype(np.int64)
+    labels = _semitone_labels(midi)
     labels = np.where((labels >= 0) & (voiced_prob < UNSURE_PROB), UNSURE, labels)
     runs = _runs(labels)
     while True:  # unsure stretches first, then the shortest glitch, until none is left
@@ -155,6 +158,19 @@ def _pitch_runs(midi: np.ndarray, voiced_prob: np.ndarray) -> list[tuple[int, in
         i = unsure[0] if unsure else min(short, key=lambda j: runs[j][1] - runs[j][0])
         runs = _coalesce(_absorb(runs, i))
     return [(s, e, p) for s, e, p in runs if p >= 0 and e - s >= MIN_NOTE_FRAMES]
+
+
+def _semitone_labels(midi: np.ndarray) -> np.ndarray:
+    """(T,) semitone per frame (-1 unvoiced), rounded after a VIBRATO_FRAMES median filter.
+
+    Frames whose window reaches into an unvoiced gap keep their own value (note edges stay sharp).
+    """
+    voiced = ~np.isnan(midi)
+    filled = np.where(voiced, midi, 0.0)
+    smooth = scipy.ndimage.median_filter(filled, size=VIBRATO_FRAMES, mode="nearest")
+    near_gap = scipy.ndimage.minimum_filter(voiced.astype(np.int8), size=VIBRATO_FRAMES, mode="nearest") == 0
+    smooth = np.where(near_gap, filled, smooth)
+    return np.where(voiced, np.round(smooth), -1).astype(np.int64)
 
 
 def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
@@ -198,10 +214,14 @@ def _absorb(runs: list[tuple[int, int, int]], i: int) -> list[tuple[int, int, in
 
 
 def _onset_peaks(env: np.ndarray) -> np.ndarray:
-    """Frames of spectral-flux onsets (librosa's peak picking on a normalised envelope)."""
+    """Frames of spectral-flux onsets (librosa's peak picking on a normalised envelope).
+
+    A low threshold: these are only candidates, which _split_repeats checks against the level."""
     if env.size < 8 or env.max() <= 0:
         return np.zeros(0, dtype=np.int64)
-    return librosa.onset.onset_detect(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, backtrack=False)
+    return librosa.onset.onset_detect(
+        onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, backtrack=False, delta=ONSET_DELTA
+    )
 
 
 def _split_repeats(
