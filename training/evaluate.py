@@ -73,12 +73,21 @@ class NLLTotals:
     tokens: int
     notes: int
     by_kind: dict[str, float] = field(default_factory=dict)  # nats per token kind (Pitch, Duration, Bar…)
+    repeated: int = 0  # notes that repeat the window's earlier material (see `repeats_earlier`)
+    repeated_nats: float = 0.0  # their Pitch tokens' nats
 
     def __add__(self, other: NLLTotals) -> NLLTotals:
         kinds = {
             k: self.by_kind.get(k, 0.0) + other.by_kind.get(k, 0.0) for k in {**self.by_kind, **other.by_kind}
         }
-        return NLLTotals(self.nats + other.nats, self.tokens + other.tokens, self.notes + other.notes, kinds)
+        return NLLTotals(
+            self.nats + other.nats,
+            self.tokens + other.tokens,
+            self.notes + other.notes,
+            kinds,
+            self.repeated + other.repeated,
+            self.repeated_nats + other.repeated_nats,
+        )
 
     @property
     def bits_per_token(self) -> float:
@@ -100,6 +109,17 @@ class NLLTotals:
             # where the bits per note go: each kind's share (they add up to bits_per_note)
             "bits_per_note_by_kind": {
                 k: round(v / math.log(2) / max(self.notes, 1), 4) for k, v in sorted(self.by_kind.items())
+            },
+            # does the model use its context? Pitch bits of notes an exact repeat predicts vs the others
+            "repeated_notes": {
+                "share": round(self.repeated / max(self.notes, 1), 4),
+                "pitch_bits": round(self.repeated_nats / math.log(2) / max(self.repeated, 1), 4),
+                "pitch_bits_other": round(
+                    (self.by_kind.get("Pitch", 0.0) - self.repeated_nats)
+                    / math.log(2)
+                    / max(self.notes - self.repeated, 1),
+                    4,
+                ),
             },
         }
 
@@ -135,15 +155,35 @@ def score_windows(model: nn.Module, batches: Batches, tok: CadenzaTokenizer) -> 
     is_pitch = torch.from_numpy(tok.pitch_of >= 0)
     names, kind_of = token_kinds(tok)
     per_kind = torch.zeros(len(names), dtype=torch.float64)
-    tokens, notes = 0, 0
+    tokens, notes, repeated, repeated_nats = 0, 0, 0, 0.0
     for x, y in batches:
         logits = model(x.to(device)).float()  # (B, T, V)
-        nats = F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="none")
-        per_kind.index_add_(0, kind_of[y.flatten()], nats.cpu().double())
+        nats = F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten(), reduction="none").cpu().double()
+        per_kind.index_add_(0, kind_of[y.flatten()], nats)
         tokens += y.numel()
         notes += int(is_pitch[y].sum())
+        again = torch.from_numpy(repeats_earlier(y.numpy(), tok.pitch_of)).flatten()
+        repeated += int(again.sum())
+        repeated_nats += float(nats[again].sum())
     by_kind = {name: float(v) for name, v in zip(names, per_kind, strict=True) if v > 0}
-    return NLLTotals(float(per_kind.sum()), tokens, notes, by_kind)
+    return NLLTotals(float(per_kind.sum()), tokens, notes, by_kind, repeated, repeated_nats)
+
+
+def repeats_earlier(targets: np.ndarray, pitch_of: np.ndarray, context: int = 3) -> np.ndarray:
+    """(B, T) mask of the Pitch targets that repeat: the `context` pitches before it came earlier in the
+    window and were followed by this same pitch then. A model that reads its context can copy these."""
+    out = np.zeros(targets.shape, dtype=bool)
+    for b, row in enumerate(pitch_of[targets]):
+        seen: dict[tuple[int, ...], int] = {}
+        recent: list[int] = []
+        for t in np.flatnonzero(row >= 0):
+            pitch = int(row[t])
+            if len(recent) >= context:
+                key = tuple(recent[-context:])
+                out[b, t] = seen.get(key) == pitch
+                seen[key] = pitch
+            recent.append(pitch)
+    return out
 
 
 def token_kinds(tok: CadenzaTokenizer) -> tuple[list[str], torch.Tensor]:

@@ -67,6 +67,18 @@ def _kinds_table(models: dict[str, Any]) -> str:
     for k in kinds:
         cells = [_f(models[n].get("bits_per_note_by_kind", {}).get(k)) for n in names]
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    repeats = {n: models[n]["repeated_notes"] for n in names if "repeated_notes" in models[n]}
+    if repeats:
+        share = next(iter(repeats.values()))["share"]
+        lines += [
+            "",
+            f"Pitch bits of the {100 * share:.1f} % of notes that repeat the window's earlier material (the three "
+            "pitches before them came earlier, followed by the same pitch) vs the other notes: "
+            + "; ".join(
+                f"{n} {_f(r['pitch_bits'])} vs {_f(r['pitch_bits_other'])}" for n, r in repeats.items()
+            )
+            + ".",
+        ]
     return "\n".join(lines)
 
 

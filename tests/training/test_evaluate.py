@@ -14,7 +14,7 @@ from bot.cli import main
 from model.checkpoint import load_checkpoint
 from model.tokenizer import CadenzaTokenizer
 from tests.tiny_corpus import tiny_train_settings
-from training.evaluate import EvalSettings, genre_windows, likelihood
+from training.evaluate import EvalSettings, genre_windows, likelihood, repeats_earlier
 from training.evaluate_music import originality_summary
 from training.metrics import (
     groove_consistency,
@@ -197,6 +197,19 @@ def test_bits_per_note_is_reproducible_and_genres_add_up(tiny_corpus: Path, tiny
     kinds = first["bits_per_note_by_kind"]
     assert {"Pitch", "Duration", "Position", "Bar"} <= set(kinds) and min(kinds.values()) > 0
     assert sum(kinds.values()) == pytest.approx(first["bits_per_note"], abs=1e-3)
+    assert 0 <= first["repeated_notes"]["share"] < 1
+
+
+def test_repeated_notes_are_the_ones_an_earlier_pattern_predicts() -> None:
+    pitch_of = np.full(200, -1)
+    pitch_of[100:200] = np.arange(100)  # ids 100.. are pitches 0..; the rest are other tokens
+    c, d, e, f, g = 160, 162, 164, 165, 167
+    row = [1, c, 2, d, 3, e, 2, f, c, d, 4, e, f, c, d, e, g]
+    # C D E F, C D E F, C D E G: the second F C D E each follow three pitches that came before with the
+    # same continuation; the final G breaks the pattern, and nothing in the first bar has a past
+    mask = repeats_earlier(np.array([row]), pitch_of)[0]
+    assert [int(row[t]) for t in np.flatnonzero(mask)] == [f, c, d, e]
+    assert np.flatnonzero(mask).tolist() == [12, 13, 14, 15]
 
 
 # -- the command -------------------------------------------------------------------------------------
