@@ -4,10 +4,10 @@ Measured choices (benchmarks/transcribe.py, 2-core CPU): pYIN at 22.05 kHz, hop 
 bins takes 5-12 s per 30 s clip, almost all of it in the Viterbi pass over 2 x 481 states. At
 16 kHz, hop 256 (16 ms) and quarter-semitone bins it takes well under a second and scores the same
 after rounding to semitones. pYIN's pitch appears late on slow attacks (a flute or voice settles
-60-80 ms after the note begins), so each note start is pulled back to the earlier of two cues:
-the rise out of the level dip before it, and the rise of the note's own harmonics (a harmonic-sum
-salience per semitone from a 64 ms STFT). Legato strings and ensembles change notes without any
-dip in level; the harmonic rise found those (violin onset F1 0.68 -> 0.84 on the benchmark).
+60-80 ms after the note begins), so each note start is pulled back to where the note's own
+harmonics rose (a harmonic-sum salience per semitone from a 64 ms STFT), or, where they did not
+rise clearly, to the rise out of the level dip before it. Legato strings and ensembles change
+notes without any dip in level; the harmonic rise finds those (violin onset F1 0.68 -> 0.87).
 A repeated pitch is split only where the level falls into a dip and rises again: a rise alone is
 also what a slow attack looks like, and splitting there cut flutes' notes in two.
 """
@@ -258,8 +258,9 @@ def _rise_db(level_db: np.ndarray, k: int) -> float:
 
 
 def _corrected_starts(runs: list[tuple[int, int, int]], track: PitchTrack) -> list[int]:
-    """Each run's start moved back to where its sound began: the earlier of the rise out of the
-    level dip before it and the rise of its own pitch's harmonics (legato notes have no dip)."""
+    """Each run's start moved back to where its sound began: where its own pitch's harmonics rose,
+    or where the level rose out of the dip before it when they did not rise clearly (a repeated
+    pitch, a note whose harmonics the previous one shares). Legato notes have no level dip."""
     dips = _level_dip_starts([s for s, _, _ in runs], track.level_db)
     floor = 1e-3 * float(track.salience.max()) if track.salience.size else 1.0
     out: list[int] = []
@@ -272,7 +273,7 @@ def _corrected_starts(runs: list[tuple[int, int, int]], track: PitchTrack) -> li
             energy = 20 * np.log10(track.salience[row, lo : start + 4] + floor)
             found = _rise_start(energy, start - lo)
             rise = None if found is None else lo + found
-        best = dip if rise is None else min(dip, rise)
+        best = dip if rise is None else rise
         out.append(max(best, out[-1] + MIN_NOTE_FRAMES if out else 0))
     return out
 
