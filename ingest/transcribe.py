@@ -13,6 +13,7 @@ from cadenza.theory import Key
 from ingest.harmony import bar_chords, chord_name, chord_pitches, chroma, clip_key
 from ingest.melody import ANALYSIS_SR, NoteEvent, PitchTrack, segment_notes, track_pitch
 from ingest.primer import CHORD_TRACK, MELODY_TRACK
+from ingest.repeats import revise_repeats_by_grid
 from ingest.rhythm import Grid, find_grid, quantise
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,13 @@ def transcribe_clip(
     )
     track = track_pitch(y.astype(np.float32), min_pitch, max_pitch)
     notes = segment_notes(track)
-    confidence = melody_confidence(track, notes)
     grid = find_grid(notes, track.onset_env)
+    # The grid says where a repeated note merged into one was played again (and when to trust it).
+    revised = revise_repeats_by_grid(notes, track, grid)
+    if len(revised) < len(notes):  # joined wobbles: the grid was fitted to onsets that are gone
+        grid = find_grid(revised, track.onset_env)
+    notes = revised
+    confidence = melody_confidence(track, notes)
     frames = chroma(y)
     end_s = notes[-1].end if notes else len(y) / ANALYSIS_SR
     chords = bar_chords(notes, frames, grid.downbeat_s, grid.beat_s * grid.beats_per_bar, end_s)
