@@ -1,4 +1,4 @@
-"""Repeated notes checked against the beat grid: split at expected re-attacks, joined where it is no guide.
+"""Repeated notes the pitch track merged, split again where the beat grid expects a re-attack.
 
 A bowed re-attack of the same pitch dips only 2-4 dB in level and keeps the pitch, so
 `segment_notes` (which splits a repeat only after a 3 dB fall and a 4 dB rise) hears one long note;
@@ -7,9 +7,8 @@ notes says where a re-attack would be: a held note that crosses an eighth-note l
 when both the level and the note's own harmonics dip and recover around that line. That needs a
 grid the onsets fit: on the benchmark, solo instruments put 67-97 % of their onsets on its
 sixteenth lines, the FluidR3 choir 50-64 % (chance is about half). Below GRID_TRUST the notes are
-not one clear line, and a repeated pitch with no gap is more often tremolo than a re-attack.
-Measured on benchmarks/transcribe.py (6 tunes, onset F1 clean / noisy): violin 0.879 / 0.867 ->
-0.902 / 0.895, flute +0.02 / +0.03, choir +0.015 / +0.019, others within 0.002.
+not one clear line (see ingest.newest). Measured on benchmarks/transcribe.py (6 tunes, onset F1
+clean / noisy): violin 0.879 / 0.867 -> 0.902 / 0.895, flute +0.02 / +0.03, others within 0.002.
 """
 
 from __future__ import annotations
@@ -32,35 +31,17 @@ LEVEL_DIP_DB = 2.0  # fall and rise of the level around a re-attack
 SALIENCE_DIP_DB = 3.0  # fall and rise of the note's own harmonics (vibrato and reverb move the level alone)
 
 
-def revise_repeats_by_grid(notes: Sequence[NoteEvent], track: PitchTrack, grid: Grid) -> list[NoteEvent]:
-    """Repeated notes checked against the grid: split where it trusts the grid, joined where it cannot.
-
-    When the onsets sit on the grid (GRID_TRUST), a held note is split at the eighth-note lines
-    inside it where its sound dips and recovers. When they sit at chance, the signal is not one
-    clear line (an ensemble's overlapping releases and tremolo), and a repeated pitch with no gap
-    is more often a wobble than a re-attack: such neighbours become one note (choir +0.015).
-    """
+def grid_is_trusted(notes: Sequence[NoteEvent], grid: Grid) -> bool:
+    """Whether the notes' onsets sit on the grid's sixteenth lines well above chance (GRID_TRUST)."""
     onsets = np.array([n.start for n in notes])
-    if onsets.size < 4:
-        return list(notes)
-    if grid_fit(onsets, grid.beat_s / 4)[0] < GRID_TRUST:
-        return join_repeats(notes, track.frame_s)
-    return split_repeats(notes, track, grid)
-
-
-def join_repeats(notes: Sequence[NoteEvent], max_gap_s: float) -> list[NoteEvent]:
-    """Neighbouring notes of one pitch with at most `max_gap_s` between them joined into one."""
-    out: list[NoteEvent] = []
-    for note in notes:
-        if out and out[-1].pitch == note.pitch and note.start - out[-1].end <= max_gap_s + 1e-9:
-            out[-1] = NoteEvent(out[-1].start, note.end, note.pitch, out[-1].velocity)
-        else:
-            out.append(note)
-    return out
+    return onsets.size >= 4 and grid_fit(onsets, grid.beat_s / 4)[0] >= GRID_TRUST
 
 
 def split_repeats(notes: Sequence[NoteEvent], track: PitchTrack, grid: Grid) -> list[NoteEvent]:
-    """Each note split at the eighth-note lines inside it where its level and harmonics dip and recover."""
+    """Each note split at the eighth-note lines inside it where its level and harmonics dip and recover.
+
+    Only for a grid the onsets fit (`grid_is_trusted`): otherwise it says nothing about where notes begin.
+    """
     floor = 1e-3 * float(track.salience.max()) if track.salience.size else 1.0
     out: list[NoteEvent] = []
     for note in notes:

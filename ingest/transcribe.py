@@ -12,8 +12,9 @@ import pretty_midi
 from cadenza.theory import Key
 from ingest.harmony import bar_chords, chord_name, chord_pitches, chroma, clip_key
 from ingest.melody import ANALYSIS_SR, NoteEvent, PitchTrack, segment_notes, track_pitch
+from ingest.newest import newest_note_line
 from ingest.primer import CHORD_TRACK, MELODY_TRACK
-from ingest.repeats import revise_repeats_by_grid
+from ingest.repeats import grid_is_trusted, split_repeats
 from ingest.rhythm import Grid, find_grid, quantise
 
 log = logging.getLogger(__name__)
@@ -53,16 +54,20 @@ def transcribe_clip(
     track = track_pitch(y.astype(np.float32), min_pitch, max_pitch)
     notes = segment_notes(track)
     grid = find_grid(notes, track.onset_env)
-    # The grid says where a repeated note merged into one was played again (and when to trust it).
-    revised = revise_repeats_by_grid(notes, track, grid)
-    if len(revised) < len(notes):  # joined wobbles: the grid was fitted to onsets that are gone
-        grid = find_grid(revised, track.onset_env)
-    notes = revised
+    # The key from pYIN's pitches, steadier than the newest-note line's (choir key 17 % -> 67-83 %).
+    key_notes = notes
+    if grid_is_trusted(notes, grid):
+        # The grid says where a repeated note merged into one was played again.
+        notes = key_notes = split_repeats(notes, track, grid)
+    else:
+        # Onsets at chance on any grid: notes overlap (an ensemble); follow the pitch that started last.
+        notes = newest_note_line(track)
+        grid = find_grid(notes, track.onset_env)
     confidence = melody_confidence(track, notes)
     frames = chroma(y)
     end_s = notes[-1].end if notes else len(y) / ANALYSIS_SR
     chords = bar_chords(notes, frames, grid.downbeat_s, grid.beat_s * grid.beats_per_bar, end_s)
-    key = clip_key(notes, frames)
+    key = clip_key(key_notes, frames)
     score = build_score(notes, grid, chords, key)
     log.debug(
         "transcribed %d notes at %.1f bpm in %s, confidence %.2f", len(notes), grid.bpm, key.name, confidence
