@@ -293,6 +293,10 @@ def main() -> None:
         "onset_f1_clean": mean("f1", "clean"),
         "onset_f1_noisy": mean("f1", "noisy"),
         "onset_f1_by_instrument": {i: mean("f1", i) for i in args.instruments},
+        "onset_f1_by_instrument_condition": {
+            i: {c: _mean_where(rows, "f1", instrument=i, condition=c) for c in ("clean", "noisy")}
+            for i in args.instruments
+        },
         "pitch_accuracy": mean("pitch_accuracy"),
         "tempo_within_4pct": mean("tempo_ok"),
         "tempo_within_4pct_any_octave": mean("tempo_ok_any_octave"),
@@ -305,6 +309,11 @@ def main() -> None:
         "machine": "2-core x86-64 CPU",
     }
     print(json.dumps(summary))
+
+
+def _mean_where(rows: list[dict], key: str, **where: str) -> float:
+    """Mean of `key` over the rows matching every field in `where`, rounded like the other figures."""
+    return round(statistics.mean(float(r[key]) for r in rows if all(r[k] == v for k, v in where.items())), 3)
 
 
 if __name__ == "__main__":
