@@ -283,18 +283,19 @@ def main() -> None:
     ]
     print(table(rows, args.instruments))
 
-    def mean(key: str, sel: str = "") -> float:
+    def mean(key: str, **where: str) -> float:
+        """Mean of `key` over the rows matching every field in `where`, to 3 digits."""
         return round(
-            statistics.mean(float(r[key]) for r in rows if sel in ("", r["condition"], r["instrument"])), 3
+            statistics.mean(float(r[key]) for r in rows if all(r[k] == v for k, v in where.items())), 3
         )
 
     summary = {
         "onset_f1": mean("f1"),
-        "onset_f1_clean": mean("f1", "clean"),
-        "onset_f1_noisy": mean("f1", "noisy"),
-        "onset_f1_by_instrument": {i: mean("f1", i) for i in args.instruments},
+        "onset_f1_clean": mean("f1", condition="clean"),
+        "onset_f1_noisy": mean("f1", condition="noisy"),
+        "onset_f1_by_instrument": {i: mean("f1", instrument=i) for i in args.instruments},
         "onset_f1_by_instrument_condition": {
-            i: {c: _mean_where(rows, "f1", instrument=i, condition=c) for c in ("clean", "noisy")}
+            i: {c: mean("f1", instrument=i, condition=c) for c in ("clean", "noisy")}
             for i in args.instruments
         },
         "pitch_accuracy": mean("pitch_accuracy"),
@@ -309,11 +310,6 @@ def main() -> None:
         "machine": "2-core x86-64 CPU",
     }
     print(json.dumps(summary))
-
-
-def _mean_where(rows: list[dict], key: str, **where: str) -> float:
-    """Mean of `key` over the rows matching every field in `where`, rounded like the other figures."""
-    return round(statistics.mean(float(r[key]) for r in rows if all(r[k] == v for k, v in where.items())), 3)
 
 
 if __name__ == "__main__":

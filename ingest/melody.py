@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
 
 import librosa
 import numpy as np
@@ -65,6 +66,12 @@ class PitchTrack:
     def frame_s(self) -> float:
         """Seconds per frame."""
         return HOP / ANALYSIS_SR
+
+    @cached_property
+    def salience_db(self) -> np.ndarray:
+        """(P, T) salience in dB, floored 60 dB below the clip's strongest pitch (silence is not -inf)."""
+        floor = 1e-3 * float(self.salience.max()) if self.salience.size else 1.0
+        return 20 * np.log10(self.salience + floor)
 
 
 def track_pitch(y: np.ndarray, min_pitch: int, max_pitch: int) -> PitchTrack:
@@ -262,7 +269,6 @@ def _corrected_starts(runs: list[tuple[int, int, int]], track: PitchTrack) -> li
     or where the level rose out of the dip before it when they did not rise clearly (a repeated
     pitch, a note whose harmonics the previous one shares). Legato notes have no level dip."""
     dips = _level_dip_starts([s for s, _, _ in runs], track.level_db)
-    floor = 1e-3 * float(track.salience.max()) if track.salience.size else 1.0
     out: list[int] = []
     for i, ((start, _, pitch), dip) in enumerate(zip(runs, dips, strict=True)):
         row = pitch - track.min_pitch
@@ -270,7 +276,7 @@ def _corrected_starts(runs: list[tuple[int, int, int]], track: PitchTrack) -> li
         rise = None
         if 0 <= row < track.salience.shape[0] and not repeat:  # a repeated pitch's harmonics never fell
             lo = max(0, start - ONSET_SEARCH_BACK - 2, runs[i - 1][0] + MIN_NOTE_FRAMES if i else 0)
-            energy = 20 * np.log10(track.salience[row, lo : start + 4] + floor)
+            energy = track.salience_db[row, lo : start + 4]
             found = _rise_start(energy, start - lo)
             rise = None if found is None else lo + found
         best = dip if rise is None else rise

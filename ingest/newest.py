@@ -29,8 +29,7 @@ LAST_NOTE_FRAMES = 20  # length given to the last note (320 ms): nothing after i
 
 def newest_note_line(track: PitchTrack) -> list[NoteEvent]:
     """Notes of the pitch that climbed last: one note per onset, each lasting until the next."""
-    floor = 1e-3 * float(track.salience.max()) if track.salience.size else 1.0
-    sal = 20 * np.log10(track.salience + floor)  # (P, T) dB
+    sal = track.salience_db
     climbing = _climbing(sal, track.level_db)
     onsets = _onsets(climbing, sal, track.min_pitch)
     notes: list[NoteEvent] = []

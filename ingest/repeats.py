@@ -42,7 +42,6 @@ def split_repeats(notes: Sequence[NoteEvent], track: PitchTrack, grid: Grid) -> 
 
     Only for a grid the onsets fit (`grid_is_trusted`): otherwise it says nothing about where notes begin.
     """
-    floor = 1e-3 * float(track.salience.max()) if track.salience.size else 1.0
     out: list[NoteEvent] = []
     for note in notes:
         start, end = round(note.start / track.frame_s), round(note.end / track.frame_s)
@@ -50,7 +49,7 @@ def split_repeats(notes: Sequence[NoteEvent], track: PitchTrack, grid: Grid) -> 
         if not 0 <= row < track.salience.shape[0]:
             out.append(note)
             continue
-        salience_db = 20 * np.log10(track.salience[row] + floor)
+        salience_db = track.salience_db[row]
         bounds = _reattacks(start, end, _grid_lines(note, grid, track.frame_s), track.level_db, salience_db)
         out += [
             NoteEvent(a * track.frame_s, b * track.frame_s, note.pitch, note.velocity)
