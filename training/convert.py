@@ -1,4 +1,4 @@
-"""One source (a music21 score file, one ABC tune, or a MIDI file) -> normalised single-stream MIDI pieces.
+"""One source (a music21 score file, one ABC tune, or a MIDI file) -> normalised MIDI pieces, a track per part.
 
 Runs inside worker processes. Every conversion is bounded by a wall-clock alarm, and every failure is
 returned as a reason string instead of raised, so one bad file never stops a corpus build.
@@ -17,13 +17,13 @@ import numpy as np
 import symusic
 
 from cadenza.theory import estimate_key, pitch_class_histogram
-from model.tokenizer import merge_tracks
 
 # Bump when the conversion changes, so cached results are redone.
-CONVERTER_VERSION = "3"
+CONVERTER_VERSION = "4"  # 4: parts kept (a track each, highest first)
 MUSIC21_SUFFIXES = {".mxl", ".xml", ".musicxml", ".krn", ".abc"}
 MIDI_SUFFIXES = {".mid", ".midi"}
 PITCH_LOW, PITCH_HIGH = 21, 108
+MAX_PARTS = 6  # Palestrina writes up to 6 voices; more tracks than this are folded into the lowest part
 
 
 @dataclass(frozen=True)
@@ -147,30 +147,50 @@ def _repair_music21(s: object) -> None:
 
 
 def _normalise(task: SourceTask, score: symusic.Score, has_tempo: bool, suffix: str) -> ConvertedPiece | None:
-    """Merge voices, fix the tempo where the source had none, fold pitches into range; None if empty."""
-    merged = merge_tracks(score)
-    if not has_tempo or not merged.tempos:
-        merged.tempos = [symusic.Tempo(0, float(task.default_tempo))]
-    track = merged.tracks[0]
-    for n in track.notes:
-        while n.pitch < PITCH_LOW:
-            n.pitch += 12
-        while n.pitch > PITCH_HIGH:
-            n.pitch -= 12
-        n.velocity = 80
-    if len(track.notes) < 8:
+    """Keep the parts (highest first), fix the tempo where the source had none, fold pitches into range."""
+    parts = ordered_parts(score)
+    out = symusic.Score(score.ticks_per_quarter)
+    out.tempos = score.tempos
+    out.time_signatures = score.time_signatures
+    if not has_tempo or not out.tempos:
+        out.tempos = [symusic.Tempo(0, float(task.default_tempo))]
+    for i, part in enumerate(parts):
+        for n in part.notes:
+            while n.pitch < PITCH_LOW:
+                n.pitch += 12
+            while n.pitch > PITCH_HIGH:
+                n.pitch -= 12
+            n.velocity = 80
+        part.program = i  # the part's index; render gives it the preset's i-th instrument
+        out.tracks.append(part)
+    notes = [n for part in parts for n in part.notes]
+    if len(notes) < 8:
         return None
-    seconds = merged.to("second").end()
+    seconds = out.to("second").end()
     if seconds > task.max_minutes * 60:
         return None
-    pitches = np.array([n.pitch for n in track.notes])
-    durations = np.array([max(n.duration, 1) for n in track.notes])
+    pitches = np.array([n.pitch for n in notes])
+    durations = np.array([max(n.duration, 1) for n in notes])
     key = estimate_key(pitch_class_histogram(pitches, durations))
     return ConvertedPiece(
         piece_id=task.piece_id + suffix,
         genre=task.genre,
-        midi=merged.dumps_midi(),
+        midi=out.dumps_midi(),
         key_index=key.index,
-        notes=len(track.notes),
+        notes=len(notes),
         seconds=float(seconds),
     )
+
+
+def ordered_parts(score: symusic.Score, max_parts: int = MAX_PARTS) -> list[symusic.Track]:
+    """The score's pitched tracks with notes, highest (by mean pitch) first; extras folded into the lowest."""
+    tracks = [t.copy() for t in score.tracks if not t.is_drum and len(t.notes) > 0]
+    tracks.sort(key=lambda t: -float(np.mean([n.pitch for n in t.notes])))
+    if len(tracks) > max_parts:
+        low = tracks[max_parts - 1]
+        for extra in tracks[max_parts:]:
+            for n in extra.notes:
+                low.notes.append(n)
+        low.notes.sort(key=lambda n: (n.time, n.pitch))
+        tracks = tracks[:max_parts]
+    return tracks

@@ -104,15 +104,14 @@ def stable_fraction(piece_id: str) -> float:
 def cap_per_genre(
     tasks: list[SourceTask], cap: int, overrides: dict[str, int] | None = None
 ) -> list[SourceTask]:
-    """At most `cap` tasks per genre (or its override), chosen by a stable hash so the choice is reproducible."""
+    """At most `cap` tasks per genre (or its override; 0 = all), chosen by a stable hash so the choice is reproducible."""
     by_genre: dict[str, list[SourceTask]] = {}
     for t in tasks:
         by_genre.setdefault(t.genre, []).append(t)
     chosen: list[SourceTask] = []
     for genre, group in by_genre.items():
-        chosen += sorted(group, key=lambda t: stable_fraction(t.piece_id))[
-            : (overrides or {}).get(genre, cap)
-        ]
+        limit = (overrides or {}).get(genre, cap) or len(group)
+        chosen += sorted(group, key=lambda t: stable_fraction(t.piece_id))[:limit]
     return chosen
 
 

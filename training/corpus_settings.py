@@ -33,7 +33,7 @@ class CorpusSettings:
     out_dir: Path = Path("data/corpus")  # MIDI cache, token arrays and the summary
     genres: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_GENRES))
     default_tempos: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TEMPOS))
-    max_pieces_per_genre: int = 1000  # caps the big collections so one genre cannot drown the rest
+    max_pieces_per_genre: int = 0  # cap per genre (chosen by a stable hash); 0 = every piece
     genre_caps: dict[str, int] = field(default_factory=dict)  # per-genre caps that override the one above
     parse_timeout_s: int = 60  # a few music21 files take minutes to parse: skip them past this
     workers: int = 0  # conversion processes; 0 = one per CPU core
@@ -44,8 +44,8 @@ class CorpusSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.val_fraction < 0.5 or not 0 <= self.test_fraction < 0.5:
             raise ValueError("val_fraction and test_fraction must each be in [0, 0.5)")
-        if self.max_pieces_per_genre < 1:
-            raise ValueError("max_pieces_per_genre must be at least 1")
+        if self.max_pieces_per_genre < 0:
+            raise ValueError("max_pieces_per_genre must be 0 (no cap) or more")
         if self.parse_timeout_s < 1:
             raise ValueError("parse_timeout_s must be at least 1")
         missing = sorted(set(self.genres) - set(self.default_tempos))
