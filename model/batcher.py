@@ -17,9 +17,13 @@ import torch
 
 from cadenza.theory import MAJOR_PROFILE, MINOR_PROFILE
 from model.checkpoint import ComposerNet
+from cadenza.errors import BadInput
 from model.grammar import RowGrammar, Vocabulary
+from model.part_grammar import PartGrammar, part_vocabulary
+from model.part_plan import make_part_plan, part_grammar
+from model.parts import PartTokenizer
 from model.plan import Plan, make_plan
-from model.request import GenerationRequest
+from model.request import GenerationRequest, Task
 from model.sampling import sample_rows, stream_key
 from model.tokenizer import CadenzaTokenizer
 
@@ -32,7 +36,7 @@ class Row:
 
     request: GenerationRequest
     plan: Plan
-    grammar: RowGrammar
+    grammar: RowGrammar | PartGrammar
     stream: int  # the row's random stream for sampling (model.sampling.stream_key of the seed)
     tokens: list[int]  # everything so far, prompt included
     deadline: float
@@ -61,7 +65,7 @@ class Batcher:
         device: torch.device,
     ) -> None:
         self.model, self.tok, self.stats, self.max_batch, self.device = model, tok, stats, max_batch, device
-        self.vocab = Vocabulary(tok)
+        self.vocab = part_vocabulary(tok) if isinstance(tok, PartTokenizer) else Vocabulary(tok)
         self.cache: Any = model.new_cache(max_batch, device)  # KVCache or LSTMCache, matching the model
         self.rows: list[Row] = []
         self.context = int(model.context)
@@ -74,10 +78,17 @@ class Batcher:
     def prepare(self, req: GenerationRequest, deadline: float) -> Row:
         """Plan a request (may raise BadInput) into a row ready to admit."""
         gen = torch.Generator().manual_seed(req.seed)
-        plan = make_plan(req, self.tok, self.vocab, self.stats, gen)
-        grammar = RowGrammar(self.vocab, plan.time_sig_id, plan.tempo_id, plan.target_bars)
-        for t in plan.prompt[1:]:
-            grammar.advance(t)
+        grammar: RowGrammar | PartGrammar
+        if isinstance(self.tok, PartTokenizer):
+            plan: Plan = make_part_plan(req, self.tok, self.vocab, self.stats, gen, self.context)
+            grammar = part_grammar(plan, self.tok, self.vocab)  # type: ignore[arg-type]
+        else:
+            if req.task is not Task.CONTINUE:
+                raise BadInput(f"this model ({type(self.tok).__name__}) can only continue music")
+            plan = make_plan(req, self.tok, self.vocab, self.stats, gen)
+            grammar = RowGrammar(self.vocab, plan.time_sig_id, plan.tempo_id, plan.target_bars)
+            for t in plan.prompt[1:]:
+                grammar.advance(t)
         bias = key_bias(self.tok, plan.key_index, req.params.key_bias)
         return Row(req, plan, grammar, stream_key(req.seed), list(plan.prompt), deadline, bias=bias)
 
@@ -155,10 +166,10 @@ class Batcher:
         """The prompt to prefill: all tokens, or the prefix plus the latest bars when past the context."""
         if len(row.tokens) < self.context:
             return row.tokens
-        keep = self.context // 2
-        tail = row.tokens[-keep:]
+        front = row.tokens[: row.plan.keep]
+        tail = row.tokens[-min(self.context // 2, self.context - len(front) - 1) :]
         bar_at = next((j for j, t in enumerate(tail) if t == self.tok.bar_id), 0)
-        return row.tokens[:3] + tail[bar_at:]
+        return front + tail[bar_at:]
 
     def _reprefill(self, slot: int, row: Row) -> None:
         """Slide the window: rebuild this row's cache from its prefix and most recent bars."""

@@ -21,6 +21,7 @@ from torch import nn
 
 from cadenza.errors import CheckpointError
 from model.lstm import LSTMComposer, LSTMConfig
+from model.parts import tokenizer_from_json
 from model.tokenizer import CadenzaTokenizer
 from model.transformer import Transformer, TransformerConfig
 
@@ -137,7 +138,7 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> Checkpoin
 
 def _load(path: Path, device: str | torch.device) -> Checkpoint:
     meta = read_meta(path)
-    tokenizer = CadenzaTokenizer.from_json(meta["tokenizer"])
+    tokenizer = tokenizer_from_json(meta["tokenizer"])
     model = build_model(meta["kind"], meta["model_config"])
     if model.cfg.vocab_size != len(tokenizer):
         raise CheckpointError(

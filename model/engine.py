@@ -26,6 +26,8 @@ from model.batcher import Batcher, Row
 from model.checkpoint import Checkpoint
 from model.engine_settings import EngineSettings
 from model.finish import finish_piece
+from model.part_finish import finish_part_piece
+from model.parts import PartTokenizer
 from model.request import GeneratedPiece, GenerationRequest, Progress
 
 log = logging.getLogger(__name__)
@@ -235,7 +237,11 @@ class Engine:
             )
             return
         queue_s = row.started - job.enqueued
-        piece = finish_piece(row, self.ck.tokenizer, self.ck.name, queue_s)
+        tok = self.ck.tokenizer
+        if isinstance(tok, PartTokenizer):
+            piece = finish_part_piece(row, tok, self.ck.name, queue_s)
+        else:
+            piece = finish_piece(row, tok, self.ck.name, queue_s)
         piece.compute_s = time.monotonic() - row.started
         self.seconds_per_request = 0.8 * self.seconds_per_request + 0.2 * (piece.compute_s + queue_s)
         job.resolve(result=piece)

@@ -48,7 +48,14 @@ NEXT: dict[str, tuple[str, ...]] = {
 class Vocabulary:
     """Per-id facts the grammar needs, computed once per tokenizer."""
 
-    def __init__(self, tok: CadenzaTokenizer) -> None:
+    def __init__(
+        self,
+        tok: CadenzaTokenizer,
+        types: tuple[str, ...] = TYPES,
+        next_types: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.types = types
+        nxt = NEXT if next_types is None else next_types
         self.size = len(tok)
         self.type_index = np.zeros(self.size, dtype=np.int64)
         self.position = np.full(self.size, -1, dtype=np.int64)  # Position_k -> k
@@ -56,19 +63,19 @@ class Vocabulary:
         self.tempo = np.zeros(self.size, dtype=np.float64)  # Tempo_x -> bpm
         for token, i in tok.vocab.items():
             kind, _, value = token.partition("_")
-            self.type_index[i] = TYPES.index(kind)
+            self.type_index[i] = types.index(kind)
             if kind == "Position":
                 self.position[i] = int(value)
             elif kind == "TimeSig":
                 self.bar_positions[i] = int(value.split("/")[0]) * max(r for _, _, r in tok.params.beat_res)
             elif kind == "Tempo":
                 self.tempo[i] = float(value)
-        self.type_masks = {t: torch.from_numpy(self.type_index == TYPES.index(t)) for t in TYPES}
+        self.type_masks = {t: torch.from_numpy(self.type_index == types.index(t)) for t in types}
         self.next_masks = {
-            t: torch.stack([self.type_masks[n] for n in nxt]).any(0) for t, nxt in NEXT.items()
+            t: torch.stack([self.type_masks[n] for n in after]).any(0) for t, after in nxt.items()
         }
         self.eos_id, self.bar_id = tok.eos_id, tok.bar_id
-        self.ids_of = {t: np.flatnonzero(self.type_index == TYPES.index(t)) for t in TYPES}
+        self.ids_of = {t: np.flatnonzero(self.type_index == types.index(t)) for t in types}
         self._after: dict[int, torch.Tensor] = {}
         # Grammar states repeat endlessly (a few hundred per metre and tempo), so each state's mask is
         # built once and shared by every row: a decode step costs a dict lookup per row, not ten tensor ops.
@@ -86,7 +93,7 @@ class Vocabulary:
 
     def type_of(self, token_id: int) -> str:
         """The type name of a token id."""
-        return TYPES[int(self.type_index[token_id])]
+        return self.types[int(self.type_index[token_id])]
 
     def nearest_tempo(self, bpm: float) -> int:
         """Id of the Tempo token closest to bpm."""

@@ -29,6 +29,7 @@ class Plan:
     prompt: list[int]  # prefix + primer (or the opening Bar TimeSig)
     primer_len: int
     expected_tokens: int  # estimate of new tokens, for progress
+    keep: int = 3  # prompt tokens kept in front when the window slides (the conditioning prefix)
 
 
 def make_plan(

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from enum import Enum
 
 import symusic
 
 from model.sampling import Creativity, SamplingParams
+
+
+class Task(Enum):
+    """What the composer is asked to do (v2 checkpoints; v1 can only continue)."""
+
+    CONTINUE = "continue"  # new bars after the primer (or from nothing)
+    INFILL = "infill"  # bars A-B of `source` written anew, everything around them kept
+    FILL = "fill"  # the parts of `source` named in `given_parts` kept, the other parts written
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,11 @@ class GenerationRequest:
     sampling: SamplingParams | None = None  # explicit settings win over `creativity`
     primer: tuple[int, ...] | None = None  # music tokens (REMI ids) to continue; reproduced verbatim
     timeout_s: float | None = None  # None = the engine's default
+    task: Task = Task.CONTINUE
+    source: tuple[int, ...] | None = None  # infill/fill: the piece as v2 tokens (PartTokenizer.encode_score)
+    bars: tuple[int, int] | None = None  # infill: first and last bar to rewrite, 1-based, inclusive
+    given_parts: tuple[int, ...] = (0,)  # fill: parts kept as given (0 = the top part, the melody)
+    parts: int | None = None  # fill: parts in the result; None = as many as the genre usually has
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
@@ -64,6 +78,7 @@ class GeneratedPiece:
     model_name: str
     queue_s: float = 0.0
     compute_s: float = 0.0
+    new_bars: tuple[int, int] | None = None  # first and last bar the model wrote (1-based); None = all
 
     def midi_bytes(self) -> bytes:
         """Standard MIDI file bytes."""

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from model.parts import PartTokenizer
 from model.tokenizer import CadenzaTokenizer
 from training.convert import ConvertedPiece
 from training.corpus import cap_per_genre, convert_all, midi_dir_tasks, music21_tasks, stable_fraction
@@ -42,7 +43,7 @@ def build_corpus(
             log.info("skipped %s: %s", r.task.piece_id, r.error)
     pieces = [p for r in results for p in r.pieces]
     genres = sorted({p.genre for p in pieces})
-    tok = CadenzaTokenizer(genres)
+    tok = PartTokenizer(genres) if settings.token_format == "parts" else CadenzaTokenizer(genres)
     by_split: dict[str, list[ConvertedPiece]] = defaultdict(list)
     for p in sorted(pieces, key=lambda p: p.piece_id):
         by_split[split_of(p.piece_id, settings)].append(p)

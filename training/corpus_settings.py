@@ -39,6 +39,7 @@ class CorpusSettings:
     workers: int = 0  # conversion processes; 0 = one per CPU core
     val_fraction: float = 0.05  # share of pieces held out for validation (by a hash of the piece id)
     test_fraction: float = 0.05  # share held out for the test split
+    token_format: str = "parts"  # "parts" (composer v2: part blocks, tasks) or "remi" (v1: one merged stream)
     max_piece_minutes: float = 20.0  # longer pieces are skipped (they are concatenations, not pieces)
 
     def __post_init__(self) -> None:
@@ -48,6 +49,8 @@ class CorpusSettings:
             raise ValueError("max_pieces_per_genre must be 0 (no cap) or more")
         if self.parse_timeout_s < 1:
             raise ValueError("parse_timeout_s must be at least 1")
+        if self.token_format not in ("parts", "remi"):
+            raise ValueError(f"token_format must be 'parts' or 'remi', not {self.token_format!r}")
         missing = sorted(set(self.genres) - set(self.default_tempos))
         if missing:
             raise ValueError(f"default_tempos has no tempo for genre {missing[0]!r}")

@@ -104,8 +104,12 @@ def genre_stats(split: TokenSplit, tok: CadenzaTokenizer) -> dict[str, dict[str,
         metres: dict[str, int] = {}
         keys: dict[str, int] = {}
         tokens = bars = 0
+        parts: dict[str, int] = {}
+        part_ids = np.flatnonzero(getattr(tok, "part_of", np.full(len(tok), -1)) >= 0)
         for i in np.flatnonzero(split.index["genre"] == gi):
             music = np.asarray(split.piece(int(i)))
+            n_parts = str(len(np.unique(music[np.isin(music, part_ids)])))
+            parts[n_parts] = parts.get(n_parts, 0) + 1
             tokens, bars = tokens + len(music), bars + int((music == tok.bar_id).sum())
             keys[str(int(split.index[i]["key"]))] = keys.get(str(int(split.index[i]["key"])), 0) + 1
             first_tempo = next((inv[int(t)] for t in music[:64] if inv[int(t)].startswith("Tempo_")), None)
@@ -119,6 +123,7 @@ def genre_stats(split: TokenSplit, tok: CadenzaTokenizer) -> dict[str, dict[str,
             "time_signatures": metres,
             "keys": keys,
             "tokens_per_bar": round(tokens / max(bars, 1), 2),
+            "parts": parts,  # pieces by how many parts they have (v2 corpora; {"0": n} for v1)
         }
     return out
 

@@ -39,6 +39,10 @@ class TrainSettings:
     init_from: Path | None = None
     compile: bool = False  # torch.compile the model (measured: no gain on this CPU)
     threads: int = 1  # torch CPU threads; 0 = all cores (2 threads on a busy 2-core box run 3x slower)
+    # Composer v2 (a corpus with part tokens): how often each task is drawn for a training example.
+    task_continue: float = 0.5
+    task_infill: float = 0.3
+    task_fill: float = 0.2
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_head:

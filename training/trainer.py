@@ -21,8 +21,10 @@ from torch import nn
 from tqdm import tqdm
 
 from model.checkpoint import build_model, save_checkpoint
+from model.parts import PartTokenizer, tokenizer_from_json
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
+from training.part_windows import PartWindowSampler, TaskMix
 from training.token_store import TokenSplit, genre_stats, read_corpus_meta
 from training.train_settings import TrainSettings
 
@@ -96,10 +98,10 @@ def warm_start(model: nn.Module, path: Path, tok: CadenzaTokenizer) -> None:
     ck = load_checkpoint(path)
     if ck.kind != getattr(model, "kind", None):
         raise CheckpointError(f"--init-from {path} is a {ck.kind}, not a {getattr(model, 'kind', '?')}")
-    if ck.tokenizer.vocab != tok.vocab:
-        raise CheckpointError(f"--init-from {path} was trained with another vocabulary than this corpus")
     state = ck.model.state_dict()
     own = model.state_dict()
+    if ck.tokenizer.vocab != tok.vocab:
+        _map_embeddings(state, own, ck.tokenizer.vocab, tok.vocab, path)
     for name, value in state.items():
         target = own.get(name)
         if target is None or target.shape == value.shape:
@@ -115,6 +117,45 @@ def warm_start(model: nn.Module, path: Path, tok: CadenzaTokenizer) -> None:
     log.info("warm start from %s (step %s)", path, ck.meta.get("training", {}).get("step"))
 
 
+def _map_embeddings(
+    state: dict[str, torch.Tensor],
+    own: dict[str, torch.Tensor],
+    old_vocab: dict[str, int],
+    new_vocab: dict[str, int],
+    path: Path,
+) -> None:
+    """Carry token embeddings over by token name (v1 -> v2: the REMI tokens keep their meaning).
+
+    Tokens the old vocabulary lacks keep this model's fresh initialisation.
+    """
+    from cadenza.errors import CheckpointError
+
+    shared = [t for t in new_vocab if t in old_vocab]
+    if len(shared) < len(old_vocab) // 2:
+        raise CheckpointError(f"--init-from {path} was trained with an unrelated vocabulary")
+    for name, value in list(state.items()):
+        target = own.get(name)
+        if target is None or target.shape == value.shape or target.dim() == 0:
+            continue
+        if value.shape[0] == len(old_vocab) and target.shape[0] == len(new_vocab):
+            merged = target.clone()
+            for t in shared:
+                merged[new_vocab[t]] = value[old_vocab[t]]
+            state[name] = merged
+    log.info("warm start: %d of %d token embeddings carried over by name", len(shared), len(new_vocab))
+
+
+def windows(
+    split: TokenSplit, tok: CadenzaTokenizer, s: TrainSettings, transpose: bool = True
+) -> WindowSampler | PartWindowSampler:
+    """The window sampler for the corpus's token format (v1: packed pieces; v2: the task mix)."""
+    shift = s.transpose_range if transpose else 0
+    if isinstance(tok, PartTokenizer):
+        mix = TaskMix(continue_=s.task_continue, infill=s.task_infill, fill=s.task_fill)
+        return PartWindowSampler(split, tok, s.seq_len, shift, mix)
+    return WindowSampler(split, tok, s.seq_len, shift)
+
+
 class Trainer:
     """One run; `run()` trains from scratch or resumes from out_dir/last."""
 
@@ -128,12 +169,10 @@ class Trainer:
             torch.set_num_threads(settings.threads)
         meta = read_corpus_meta(corpus_dir)
         self.corpus_fingerprint = meta["fingerprint"]
-        self.tok = CadenzaTokenizer.from_json(meta["tokenizer"])
+        self.tok = tokenizer_from_json(meta["tokenizer"])
         self.genre_stats = genre_stats(TokenSplit.open(corpus_dir, "train"), self.tok)
-        self.train_data = WindowSampler(
-            TokenSplit.open(corpus_dir, "train"), self.tok, settings.seq_len, settings.transpose_range
-        )
-        val = WindowSampler(TokenSplit.open(corpus_dir, "val"), self.tok, settings.seq_len)
+        self.train_data = windows(TokenSplit.open(corpus_dir, "train"), self.tok, settings)
+        val = windows(TokenSplit.open(corpus_dir, "val"), self.tok, settings, transpose=False)
         self.val_batches = val.fixed_batches(settings.seed, settings.eval_batches, settings.batch_size)
         torch.manual_seed(settings.seed)  # identical initial weights on every rank and every run
         self.model = build_model(settings.arch, model_config(settings, len(self.tok))).to(self.device)

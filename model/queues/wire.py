@@ -15,7 +15,7 @@ import symusic
 
 from cadenza import errors
 from cadenza.errors import BadInput, CadenzaError, GenerationFailed
-from model.request import GeneratedPiece, GenerationRequest, Progress
+from model.request import GeneratedPiece, GenerationRequest, Progress, Task
 from model.sampling import Creativity, SamplingParams
 
 Fields = dict[bytes, bytes]  # a stream entry as redis-py returns it (decode_responses=False)
@@ -34,6 +34,11 @@ _REQUEST_TYPES: dict[str, tuple[type, ...]] = {
     "primer": (list, type(None)),
     "timeout_s": (int, float, type(None)),
     "request_id": (str,),
+    "task": (str,),
+    "source": (list, type(None)),
+    "bars": (list, type(None)),
+    "given_parts": (list,),
+    "parts": (int, type(None)),
 }
 SEED_LIMIT = (
     2**63
@@ -49,6 +54,10 @@ def request_to_json(req: GenerationRequest) -> str:
     data = dataclasses.asdict(req)
     data["creativity"] = req.creativity.value
     data["primer"] = list(req.primer) if req.primer is not None else None
+    data["task"] = req.task.value
+    data["source"] = list(req.source) if req.source is not None else None
+    data["bars"] = list(req.bars) if req.bars is not None else None
+    data["given_parts"] = list(req.given_parts)
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -81,12 +90,31 @@ def _build_request(data: dict[str, Any]) -> GenerationRequest:
     if primer is not None and not all(isinstance(t, int) and not isinstance(t, bool) for t in primer):
         raise ValueError("primer must be a list of token ids")
     sampling = data.get("sampling")
+    lists = {name: _ints(data, name) for name in ("source", "bars", "given_parts")}
+    bars = lists["bars"]
+    if bars is not None and len(bars) != 2:
+        raise ValueError("bars must be [first, last]")
+    special = ("creativity", "sampling", "primer", "task", "source", "bars", "given_parts")
     return GenerationRequest(
-        **{k: v for k, v in data.items() if k not in ("creativity", "sampling", "primer")},
+        **{k: v for k, v in data.items() if k not in special},
         creativity=Creativity(data.get("creativity", Creativity.BALANCED.value)),
         sampling=SamplingParams(**sampling) if sampling is not None else None,
         primer=tuple(primer) if primer is not None else None,
+        task=Task(data.get("task", Task.CONTINUE.value)),
+        source=lists["source"],
+        bars=(bars[0], bars[1]) if bars is not None else None,
+        given_parts=lists["given_parts"] if lists["given_parts"] is not None else (0,),
     )
+
+
+def _ints(data: dict[str, Any], name: str) -> tuple[int, ...] | None:
+    """A list field of ints as a tuple (None stays None)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in value):
+        raise ValueError(f"{name} must be a list of integers")
+    return tuple(value)
 
 
 def piece_to_fields(piece: GeneratedPiece) -> dict[str, bytes | str]:
@@ -103,6 +131,7 @@ def piece_to_fields(piece: GeneratedPiece) -> dict[str, bytes | str]:
         "model_name": piece.model_name,
         "queue_s": piece.queue_s,
         "compute_s": piece.compute_s,
+        "new_bars": list(piece.new_bars) if piece.new_bars else None,
     }
     return {"body": json.dumps(meta, separators=(",", ":")), "midi": piece.midi_bytes()}
 
@@ -112,7 +141,9 @@ def piece_from_fields(fields: Fields, request: GenerationRequest) -> GeneratedPi
     try:
         meta = json.loads(fields[b"body"])
         score = symusic.Score.from_midi(fields[b"midi"])
-        return GeneratedPiece(request=request, score=score, **meta)
+        new_bars = meta.pop("new_bars", None)
+        span = (int(new_bars[0]), int(new_bars[1])) if new_bars else None
+        return GeneratedPiece(request=request, score=score, new_bars=span, **meta)
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
         raise GenerationFailed("The composer sent back a damaged piece; please try again.") from e
 

@@ -1,0 +1,179 @@
+"""Training windows for composer v2: the three tasks mixed, each example built from a stored piece.
+
+A stored piece is `Tempo_<t>` followed by its bars (model/parts.py). Every example is a complete
+prompt-and-answer for one task — continue, infill or fill parts — and examples are packed back to
+back into windows of `seq_len + 1` tokens. As in v1, which pieces, bars, tasks and transpositions go
+into batch `step` is a pure function of (seed, step, rank), so a resumed run sees the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from model.parts import BarTokens, PartTokenizer
+from training.token_store import TokenSplit
+
+PITCH_LOW, PITCH_HIGH = 21, 108
+
+
+@dataclass(frozen=True)
+class TaskMix:
+    """How often each task is drawn (normalised), and the shapes of infill and fill examples."""
+
+    continue_: float = 0.5
+    infill: float = 0.3
+    fill: float = 0.2
+    max_infill_bars: int = 8  # longest gap an infill example asks for
+    future_share: float = 0.3  # at most this share of an infill window is the bars after the gap
+    melody_given: float = 0.7  # share of fill examples whose given part is the top part alone
+
+    def probabilities(self) -> np.ndarray:
+        """(continue, infill, fill) as probabilities."""
+        p = np.array([self.continue_, self.infill, self.fill], dtype=np.float64)
+        if (p < 0).any() or p.sum() <= 0:
+            raise ValueError("task ratios must be non-negative and not all zero")
+        return p / p.sum()
+
+
+class PartWindowSampler:
+    """Random packed task examples from one split of a v2 corpus."""
+
+    def __init__(
+        self,
+        split: TokenSplit,
+        tok: PartTokenizer,
+        seq_len: int,
+        transpose_range: int = 0,
+        mix: TaskMix | None = None,
+    ) -> None:
+        if len(split.index) == 0:
+            raise ValueError("the split has no pieces")
+        self.split, self.tok, self.seq_len, self.transpose_range = split, tok, seq_len, transpose_range
+        self.mix = mix or TaskMix()
+        self.task_p = self.mix.probabilities()
+        lengths = split.index["length"].astype(np.float64)
+        self.piece_p = lengths / lengths.sum()
+
+    def window(self, rng: np.random.Generator) -> np.ndarray:
+        """One packed window of seq_len + 1 token ids."""
+        out: list[np.ndarray] = []
+        n = 0
+        while n < self.seq_len + 1:
+            seg = self.example(rng, int(rng.choice(len(self.piece_p), p=self.piece_p)))
+            out.append(seg)
+            n += len(seg)
+        return np.concatenate(out)[: self.seq_len + 1]
+
+    def example(self, rng: np.random.Generator, i: int, task: str | None = None) -> np.ndarray:
+        """One task example from piece i (task drawn from the mix unless given)."""
+        row = self.split.index[i]
+        music = np.asarray(self.split.piece(i), dtype=np.int64)
+        bars = self.tok.parse_bars(music[1:])
+        task = task or str(rng.choice(["continue", "infill", "fill"], p=self.task_p))
+        parts = {p for bar in bars for p in bar.parts}
+        if task == "fill" and len(parts) < 2:
+            task = "continue"
+        if task == "infill" and len(bars) < 2:
+            task = "continue"
+        genre = self.tok.genres[int(row["genre"])]
+        make = {"continue": self._continue, "infill": self._infill, "fill": self._fill}[task]
+        given, body = make(rng, bars, sorted(parts))
+        head = self.tok.header(genre, int(row["key"]), int(music[0]), task, given)
+        seg = np.array(head + body, dtype=np.int64)
+        if self.transpose_range:
+            seg = self.tok.transpose(seg, self._shift(rng, seg))
+        return seg
+
+    def _budget(self) -> int:
+        return self.seq_len - 8
+
+    def _continue(
+        self, rng: np.random.Generator, bars: list[BarTokens], parts: list[int]
+    ) -> tuple[list[int], list[int]]:
+        start = int(rng.integers(0, len(bars)))
+        body = self._fit(bars[start:], len(bars), start, self._budget(), from_end=False)
+        ends = start + _count_bars(body, self.tok) >= len(bars)
+        return [], body + ([self.tok.eos_id] if ends else [])
+
+    def _infill(
+        self, rng: np.random.Generator, bars: list[BarTokens], parts: list[int]
+    ) -> tuple[list[int], list[int]]:
+        n = len(bars)
+        span = int(rng.integers(1, min(self.mix.max_infill_bars, n - 1) + 1))
+        a = int(rng.integers(0, n - span + 1))
+        b = a + span  # the gap is bars[a:b]
+        gap = self.tok.bars_tokens(bars[a:b], n, a)
+        room = self._budget() - len(gap)
+        future = self._fit(bars[b:], n, b, int(room * self.mix.future_share), from_end=False)
+        past = self._fit(bars[:a], n, 0, room - len(future), from_end=True)
+        tok = self.tok
+        return [], [tok.fill_after_id, *future, tok.fill_before_id, *past, *gap, tok.eos_id]
+
+    def _fill(
+        self, rng: np.random.Generator, bars: list[BarTokens], parts: list[int]
+    ) -> tuple[list[int], list[int]]:
+        if rng.random() < self.mix.melody_given:
+            given = [parts[0]]
+        else:
+            k = int(rng.integers(1, len(parts)))
+            given = sorted(int(p) for p in rng.choice(parts, size=k, replace=False))
+        start = int(rng.integers(0, len(bars)))
+        body = self._fit(bars[start:], len(bars), start, self._budget(), from_end=False, given=given)
+        ends = start + _count_bars(body, self.tok) >= len(bars)
+        return given, body + ([self.tok.eos_id] if ends else [])
+
+    def _fit(
+        self,
+        bars: list[BarTokens],
+        total: int,
+        first: int,
+        budget: int,
+        from_end: bool,
+        given: list[int] | None = None,
+    ) -> list[int]:
+        """As many whole bars as fit in `budget` tokens, from the start (or the end) of `bars`."""
+        chosen: list[list[int]] = []
+        used = 0
+        indices = range(len(bars) - 1, -1, -1) if from_end else range(len(bars))
+        for j in indices:
+            toks = self.tok.bars_tokens([bars[j]], total, first + j, given or ())
+            if used + len(toks) > budget and (chosen or budget <= 0):
+                break
+            chosen.append(toks[: max(budget, 0)] if not chosen else toks)
+            used += len(toks)
+        if from_end:
+            chosen.reverse()
+        return [t for toks in chosen for t in toks]
+
+    def _shift(self, rng: np.random.Generator, seg: np.ndarray) -> int:
+        """A random transposition that keeps every pitch of the example in range."""
+        pitches = self.tok.pitch_of[seg]
+        pitches = pitches[pitches >= 0]
+        if len(pitches) == 0:
+            return 0
+        lo = max(-self.transpose_range, PITCH_LOW - int(pitches.min()))
+        hi = min(self.transpose_range, PITCH_HIGH - int(pitches.max()))
+        return int(rng.integers(lo, hi + 1)) if lo <= hi else 0
+
+    def batch(self, seed: int, step: int, rank: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and targets (B, seq_len) for `step`, the same on every run."""
+        rng = np.random.default_rng([seed, step, rank])
+        w = torch.from_numpy(np.stack([self.window(rng) for _ in range(batch_size)]))
+        return w[:, :-1].contiguous(), w[:, 1:].contiguous()
+
+    def fixed_batches(
+        self, seed: int, count: int, batch_size: int
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The same evaluation windows for every model and every call (no transposition)."""
+        keep, self.transpose_range = self.transpose_range, 0
+        try:
+            return [self.batch(seed, 10**9 + i, 0, batch_size) for i in range(count)]
+        finally:
+            self.transpose_range = keep
+
+
+def _count_bars(tokens: list[int], tok: PartTokenizer) -> int:
+    return sum(1 for t in tokens if t == tok.bar_id)
