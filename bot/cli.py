@@ -32,6 +32,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "transcribe an audio clip (or read a MIDI file) into a primer score: --out notes.mid",
     ),
     "compose": ("compose", "compose a piece locally: MIDI, MP3, piano roll and settings to --out"),
+    "rewrite": ("rewrite", "write bars A-B of a MIDI file anew (--bars 5-8), the rest kept note for note"),
+    "accompany": ("accompany", "write parts under a melody (audio clip or one-line MIDI), the melody kept"),
     "bot": ("bot", "run the Discord bot (needs DISCORD_TOKEN)"),
     "worker": ("worker", "run a composer worker for the Redis queue (one per GPU; needs CADENZA_REDIS_URL)"),
 }

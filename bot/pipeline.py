@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import pretty_midi
 import symusic
 
 from cadenza.errors import BadInput
-from model.request import GeneratedPiece, GenerationRequest, Progress
+from ingest.melody_line import melody_line
+from model.parts import BarTokens, PartTokenizer, part_name
+from model.request import GeneratedPiece, GenerationRequest, Progress, Task
 from model.sampling import Creativity
 from model.tokenizer import CadenzaTokenizer
 from render import RenderedPiece, RenderJob, RenderPool, midi_from_bytes
@@ -75,6 +78,10 @@ class ComposeRequest:
     clip_name: str | None = None  # the upload's file name, for messages
     remix: bool = False  # with parent_midi: keep only its opening bars and compose anew over them
     title: str | None = None
+    task: Task = Task.CONTINUE  # INFILL: rewrite `bars` of parent_midi; FILL: parts under the clip's melody
+    bars: tuple[int, int] | None = None  # INFILL: first and last bar to rewrite (1-based)
+    given_parts: tuple[int, ...] = (0,)  # FILL: the parts kept (0 = the melody)
+    parts: int | None = None  # FILL: parts in the result; None = the genre's usual number
 
 
 @dataclass
@@ -130,7 +137,8 @@ class Pipeline:
         notify = on_progress or (lambda p: None)
         started = time.monotonic()
         seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-        primer = await self._primer(req, notify)
+        continuing = req.task is Task.CONTINUE
+        primer = await (self._primer(req, notify) if continuing else self._source(req, notify))
         gen_req = GenerationRequest(
             genre=req.genre,
             seconds=req.seconds,
@@ -139,7 +147,12 @@ class Pipeline:
             tempo=req.tempo or (primer.tempo if primer else None),
             time_signature=req.time_signature or (primer.time_signature if primer else None),
             creativity=req.creativity,
-            primer=primer.tokens if primer else None,
+            primer=primer.tokens if primer and continuing else None,
+            task=req.task,
+            source=primer.tokens if primer and not continuing else None,
+            bars=req.bars,
+            given_parts=req.given_parts,
+            parts=req.parts,
         )
 
         def engine_progress(p: Progress) -> None:
@@ -155,7 +168,7 @@ class Pipeline:
         rendered = await self.render_pool.render(self._render_job(req, piece, midi, primer, seed))
         meta = self._meta(req, piece, rendered, seed, composed_s, time.monotonic() - started)
         meta.update(await asyncio.to_thread(self._originality, piece))
-        remarks = primer.remarks if primer else ()
+        remarks = (*(primer.remarks if primer else ()), *task_remarks(req, piece))
         return ComposedPiece(
             rendered.audio, rendered.audio_format, midi, rendered.png, meta, piece, rendered, remarks
         )
@@ -187,6 +200,36 @@ class Pipeline:
             return _Primer(tokens=tokens, tempo=None, time_signature=None, key=None)
         return None
 
+    async def _source(self, req: ComposeRequest, notify: ProgressCallback) -> _Primer:
+        """The piece a task works on: a stored piece (rewrite, harmonize) or an upload's melody (accompany)."""
+        if req.task is Task.FILL and req.clip is not None:
+            if self.ingest is None:
+                raise BadInput("accompanying uploads is not available on this server")
+            notify(PipelineProgress(Stage.READING))
+            upload = await self.ingest(req.clip)
+            melody = pretty_midi.PrettyMIDI(initial_tempo=float(upload.tempo_bpm))
+            melody.instruments = [melody_line(upload)]
+            tokens = self._tokens(_midi_bytes(melody))
+            return _Primer(
+                tokens, float(upload.tempo_bpm), None, upload.key.name, remarks=tuple(upload.notes)
+            )
+        midi = req.parent_midi if req.parent_midi is not None else req.clip
+        if midi is None:
+            raise BadInput("there is no piece to work on")
+        tokens = self._tokens(midi)
+        if req.task is Task.FILL:
+            tokens = self._top_part(tokens)
+        return _Primer(tokens=tokens, tempo=None, time_signature=None, key=None)
+
+    def _top_part(self, tokens: tuple[int, ...]) -> tuple[int, ...]:
+        """Only the top part of a piece in part tokens (what harmonizing a stored piece keeps)."""
+        tok = self.tok
+        if not isinstance(tok, PartTokenizer):
+            raise BadInput("this model can only continue music")
+        bars = tok.parse_bars(tokens)
+        top = [BarTokens(b.time_sig, {0: b.parts[0]} if 0 in b.parts else {}) for b in bars]
+        return (tokens[0], *tok.bars_tokens(top, len(top)))
+
     def _opening_bars(self, tokens: tuple[int, ...], bars: int) -> tuple[int, ...]:
         """The first `bars` bars of a token sequence (a remix keeps the motif, not the piece)."""
         starts = [i for i, t in enumerate(tokens) if t == self.tok.bar_id]
@@ -206,7 +249,8 @@ class Pipeline:
         self, req: ComposeRequest, piece: GeneratedPiece, midi: bytes, primer: _Primer | None, seed: int
     ) -> RenderJob:
         score = midi_from_bytes(midi)
-        _trim(score, piece.primer_end_s + req.seconds)
+        if req.task is Task.CONTINUE:
+            _trim(score, piece.primer_end_s + req.seconds)
         title = req.title or f"{req.genre.capitalize()} in {piece.key}"
         return RenderJob(
             midi=score,
@@ -222,7 +266,7 @@ class Pipeline:
 
     def _originality(self, piece: GeneratedPiece) -> dict[str, Any]:
         """Share of the melody not copied from any training piece (1.0 = nothing of 8+ notes copied)."""
-        if self.originality is None or piece.primer_tokens:
+        if self.originality is None or piece.primer_tokens or piece.request.task is not Task.CONTINUE:
             return {}
         from training.metrics import notes_of
         from training.originality import find_copied_run, top_line
@@ -258,6 +302,8 @@ class Pipeline:
             "seed": seed,
             "model": piece.model_name or self.model_name,
             "continuation": piece.primer_tokens > 0,
+            "task": req.task.value,
+            "new_bars": list(piece.new_bars) if piece.new_bars else None,
             "primer_end_s": round(piece.primer_end_s, 3),
             "duration_s": round(rendered.duration_s, 3),
             "loudness_lufs": round(rendered.loudness_lufs, 2),
@@ -349,6 +395,31 @@ def _trim(score: Any, end_s: float) -> None:
         inst.notes = [n for n in inst.notes if n.start < end_s - 0.05]
         for n in inst.notes:
             n.end = min(n.end, end_s)
+
+
+def task_remarks(req: ComposeRequest, piece: GeneratedPiece) -> tuple[str, ...]:
+    """What was kept and what is new, in the member's words ("bars 1–4 and 9–16 are yours; 5–8 are new")."""
+    if req.task is Task.INFILL and piece.new_bars:
+        a, b = piece.new_bars
+        kept = [r for r in ((1, a - 1), (b + 1, piece.bars)) if r[0] <= r[1]]
+        new = f"{_bar_range((a, b))} {'is' if a == b else 'are'} new"
+        if not kept:
+            return (f"{new[0].upper()}{new[1:]}.",)
+        yours = " and ".join(_bar_range(r) for r in kept)
+        return (f"{yours[0].upper()}{yours[1:]} {'is' if kept == [(a - 1, a - 1)] else 'are'} yours; {new}.",)
+    if req.task is Task.FILL:
+        count = len(piece.score.tracks)
+        written = sorted({int(t.program) for t in piece.score.tracks} - set(req.given_parts))
+        names = [part_name(req.genre, p, count) for p in written]
+        if not names:
+            return ("Cadenza found nothing to add under your melody.",)
+        listed = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+        return (f"Your melody, unchanged, with {listed} by Cadenza.",)
+    return ()
+
+
+def _bar_range(r: tuple[int, int]) -> str:
+    return f"bar {r[0]}" if r[0] == r[1] else f"bars {r[0]}–{r[1]}"
 
 
 def default_checkpoint() -> Path:

@@ -23,6 +23,7 @@ class BotSettings:
     default_seconds: int = 30  # length of /continue and the context menu when none is given
     min_tempo: int = 30  # quarter notes per minute; slower is not music any more, just waiting
     max_tempo: int = 240  # faster than this the synthesised notes smear into noise
+    max_rewrite_bars: int = 8  # most bars one rewrite writes anew (the model learned gaps of up to 8)
     # -- attachments
     attachment_max_bytes: int = 8 * MIB  # declared size checked before download, then counted while reading
     clip_extensions: tuple[str, ...] = CLIP_EXTENSIONS  # accepted file name endings (audio and MIDI)
@@ -49,6 +50,8 @@ class BotSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.min_seconds <= self.default_seconds <= self.max_seconds:
             raise ValueError("need 1 <= min_seconds <= default_seconds <= max_seconds")
+        if self.max_rewrite_bars < 1:
+            raise ValueError("max_rewrite_bars must be at least 1")
         if not 1 <= self.min_tempo < self.max_tempo:
             raise ValueError("need 1 <= min_tempo < max_tempo")
         if self.attachment_max_bytes < 1 or self.download_timeout_s <= 0:

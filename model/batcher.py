@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from cadenza.errors import BadInput
 from cadenza.theory import MAJOR_PROFILE, MINOR_PROFILE
 from model.checkpoint import ComposerNet
-from cadenza.errors import BadInput
 from model.grammar import RowGrammar, Vocabulary
 from model.part_grammar import PartGrammar, part_vocabulary
 from model.part_plan import make_part_plan, part_grammar

@@ -26,7 +26,9 @@ def finish_part_piece(row: Row, tok: PartTokenizer, model_name: str, queue_s: fl
     bars, first_new = _assemble(plan, tok, new)
     score = tok.bars_to_score(bars)
     score.tempos = [symusic.Tempo(0, plan.tempo)]
-    key = _estimate(tok, np.array([t for b in bars for body in b.parts.values() for t in body], dtype=np.int64))
+    key = _estimate(
+        tok, np.array([t for b in bars for body in b.parts.values() for t in body], dtype=np.int64)
+    )
     primer_end_s = 0.0
     if plan.task is Task.CONTINUE and first_new > 1:
         primer_end_s = _bar_start_s(score, first_new)

@@ -81,8 +81,14 @@ def _continue(
     header = tok.header(req.genre, base.key_index, base.tempo_id, "continue")
     prompt = header + tok.bars_tokens(primer, total)
     return _plan(
-        base, prompt, Task.CONTINUE, total, first_left=base.new_bars, header_len=len(header),
-        primer_len=len(prompt) - len(header), max_parts=_parts(stats, req.genre),
+        base,
+        prompt,
+        Task.CONTINUE,
+        total,
+        first_left=base.new_bars,
+        header_len=len(header),
+        primer_len=len(prompt) - len(header),
+        max_parts=_parts(stats, req.genre),
     )
 
 
@@ -101,8 +107,16 @@ def _infill(
     keep = len(prompt)
     prompt += past
     plan = _plan(
-        base, prompt, Task.INFILL, n, first_left=n - a + 1, header_len=len(header), new_bars=b - a + 1,
-        keep=keep, before=tuple(bars[: a - 1]), after=tuple(bars[b:]),
+        base,
+        prompt,
+        Task.INFILL,
+        n,
+        first_left=n - a + 1,
+        header_len=len(header),
+        new_bars=b - a + 1,
+        keep=keep,
+        before=tuple(bars[: a - 1]),
+        after=tuple(bars[b:]),
     )
     return plan
 
@@ -120,8 +134,16 @@ def _fill(
     n = len(bars)
     parts = max(req.parts or _parts(stats, req.genre), max(given) + 2)
     return _plan(
-        base, header, Task.FILL, n, first_left=n, header_len=len(header), new_bars=n,
-        given_bars=forced, given_parts=given, max_parts=min(parts, 6),
+        base,
+        header,
+        Task.FILL,
+        n,
+        first_left=n,
+        header_len=len(header),
+        new_bars=n,
+        given_bars=forced,
+        given_parts=given,
+        max_parts=min(parts, 6),
     )
 
 
@@ -135,7 +157,9 @@ def _plan(base: Plan, prompt: list[int], task: Task, total: int, **kw: Any) -> P
     return PartPlan(**fields)
 
 
-def _fit(tok: PartTokenizer, bars: list[BarTokens], lo: int, hi: int, budget: int, from_end: bool) -> list[int]:
+def _fit(
+    tok: PartTokenizer, bars: list[BarTokens], lo: int, hi: int, budget: int, from_end: bool
+) -> list[int]:
     """Whole bars of bars[lo:hi] (with their Left values) fitting in `budget` tokens, nearest the gap."""
     chosen: list[list[int]] = []
     used = 0
@@ -151,7 +175,9 @@ def _fit(tok: PartTokenizer, bars: list[BarTokens], lo: int, hi: int, budget: in
     return [t for toks in chosen for t in toks]
 
 
-def _with_source_controls(req: GenerationRequest, tok: PartTokenizer, bars: list[BarTokens]) -> GenerationRequest:
+def _with_source_controls(
+    req: GenerationRequest, tok: PartTokenizer, bars: list[BarTokens]
+) -> GenerationRequest:
     """The source piece's key, metre, tempo and length where the request leaves them open."""
     metre = tok.id_to_token[bars[0].time_sig].split("_", 1)[1]
     tempo_tok = tok.id_to_token.get(int(req.source[0]), "") if req.source else ""
@@ -160,7 +186,11 @@ def _with_source_controls(req: GenerationRequest, tok: PartTokenizer, bars: list
     num, den = (int(x) for x in metre.split("/"))
     seconds = len(bars) * num * 4 / den * 60.0 / (tempo or 100.0)
     return dataclasses.replace(
-        req, key=key, tempo=tempo, time_signature=req.time_signature or metre, seconds=max(1.0, seconds - 1e-3),
+        req,
+        key=key,
+        tempo=tempo,
+        time_signature=req.time_signature or metre,
+        seconds=max(1.0, seconds - 1e-3),
         primer=None,
     )
 
@@ -180,4 +210,3 @@ def _parts(stats: dict[str, Any], genre: str) -> int:
     if not counts:
         return 4
     return max(1, int(max(counts, key=lambda k: counts[k])))
-

@@ -37,6 +37,13 @@ MAX_PARTS = 6  # Palestrina's six voices; the corpus folds more into the lowest 
 MAX_LEFT = 16  # Left_16 = sixteen bars or more to go
 TASKS = ("continue", "infill", "fill")
 FORMAT = "parts"
+# What each genre's parts are called, top part first (the corpus orders parts by pitch, highest first).
+PART_NAMES: dict[str, tuple[str, ...]] = {
+    "chorale": ("soprano", "alto", "tenor", "bass"),
+    "classical": ("first violin", "second violin", "viola", "cello"),
+    "renaissance": ("cantus", "altus", "tenor", "bassus", "quintus", "sextus"),
+    "medieval": ("cantus", "tenor", "contratenor"),
+}
 
 
 @dataclass
@@ -166,7 +173,7 @@ class PartTokenizer(CadenzaTokenizer):
         return int(ids[int(np.argmin(np.abs(values - bpm)))])
 
     # -- decoding ----------------------------------------------------------------------------
-    def parse_bars(self, ids: Sequence[int]) -> list[BarTokens]:
+    def parse_bars(self, ids: Sequence[int] | np.ndarray) -> list[BarTokens]:
         """The bars of a bar stream (header, markers, Left and Tempo tokens are skipped)."""
         bars: list[BarTokens] = []
         part = -1
@@ -187,7 +194,7 @@ class PartTokenizer(CadenzaTokenizer):
                 bars[-1].parts[part].append(t)
         return bars
 
-    def decode(self, ids: Sequence[int]) -> symusic.Score:
+    def decode(self, ids: Sequence[int] | np.ndarray) -> symusic.Score:
         """A score with one track per part (program = part index, named Part 1, Part 2, ...).
 
         The first Tempo token (the corpus form's or a header's) sets the tempo.
@@ -218,6 +225,16 @@ class PartTokenizer(CadenzaTokenizer):
     def to_json(self) -> dict[str, Any]:
         """What a checkpoint stores to rebuild (and verify) this tokenizer."""
         return {**super().to_json(), "format": FORMAT}
+
+
+def part_name(genre: str, part: int, parts: int) -> str:
+    """A part's name in its genre ("alto"; the lowest of several is the bass line elsewhere)."""
+    names = PART_NAMES.get(genre)
+    if names and part < len(names):
+        return names[part]
+    if part == 0:
+        return "the melody"
+    return "the bass" if part == parts - 1 else f"voice {part + 1}"
 
 
 def _values(vocab: dict[str, int], prefix: str, size: int) -> np.ndarray:

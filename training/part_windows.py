@@ -56,6 +56,17 @@ class PartWindowSampler:
         self.task_p = self.mix.probabilities()
         lengths = split.index["length"].astype(np.float64)
         self.piece_p = lengths / lengths.sum()
+        # Parsed bars per piece: parsing is pure Python, so each piece is parsed once per run (the
+        # whole corpus as BarTokens is ~100 MB), not once per example.
+        self._bars: dict[int, list[BarTokens]] = {}
+        self._parts: dict[int, list[int]] = {}
+
+    def bars(self, i: int) -> list[BarTokens]:
+        """Piece i's bars (parsed on first use)."""
+        if i not in self._bars:
+            self._bars[i] = self.tok.parse_bars(np.asarray(self.split.piece(i), dtype=np.int64)[1:])
+            self._parts[i] = sorted({p for bar in self._bars[i] for p in bar.parts})
+        return self._bars[i]
 
     def window(self, rng: np.random.Generator) -> np.ndarray:
         """One packed window of seq_len + 1 token ids."""
@@ -70,18 +81,18 @@ class PartWindowSampler:
     def example(self, rng: np.random.Generator, i: int, task: str | None = None) -> np.ndarray:
         """One task example from piece i (task drawn from the mix unless given)."""
         row = self.split.index[i]
-        music = np.asarray(self.split.piece(i), dtype=np.int64)
-        bars = self.tok.parse_bars(music[1:])
+        tempo = int(self.split.piece(i)[0])
+        bars = self.bars(i)
         task = task or str(rng.choice(["continue", "infill", "fill"], p=self.task_p))
-        parts = {p for bar in bars for p in bar.parts}
+        parts = self._parts[i]
         if task == "fill" and len(parts) < 2:
             task = "continue"
         if task == "infill" and len(bars) < 2:
             task = "continue"
         genre = self.tok.genres[int(row["genre"])]
         make = {"continue": self._continue, "infill": self._infill, "fill": self._fill}[task]
-        given, body = make(rng, bars, sorted(parts))
-        head = self.tok.header(genre, int(row["key"]), int(music[0]), task, given)
+        given, body = make(rng, bars, parts)
+        head = self.tok.header(genre, int(row["key"]), tempo, task, given)
         seg = np.array(head + body, dtype=np.int64)
         if self.transpose_range:
             seg = self.tok.transpose(seg, self._shift(rng, seg))

@@ -322,7 +322,7 @@ class _Logger:
         if not enabled:
             return
         new = not (out / "log.csv").exists()
-        self.file = (out / "log.csv").open("a", newline="")
+        self.file = (out / "log.csv").open("a", newline="", buffering=1)  # line-buffered: tail -f works
         self.csv = csv.writer(self.file)
         if new:
             self.csv.writerow(["step", "kind", "loss", "lr", "tokens_per_s", "time"])

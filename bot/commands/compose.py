@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Config
+from bot.pipeline import ComposedPiece, PipelineProgress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _compose(args: argparse.Namespace, config: Config) -> int:
-    from bot.pipeline import ComposeRequest, Pipeline, PipelineProgress
+    from bot.pipeline import ComposeRequest, Pipeline
     from model.sampling import Creativity
 
     pipeline = await Pipeline.create(config, checkpoint_path=args.checkpoint)
@@ -58,22 +59,31 @@ async def _compose(args: argparse.Namespace, config: Config) -> int:
             clip_name=args.clip.name if args.clip else None,
         )
 
-        def show(p: PipelineProgress) -> None:
-            print(f"\r{p.stage.value:<18} {p.fraction:4.0%}", end="", file=sys.stderr, flush=True)
-
-        piece = await pipeline.compose(request, show)
+        piece = await pipeline.compose(request, show_progress)
     finally:
         await pipeline.close()
     print(file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "piece.mid").write_bytes(piece.midi)
-    (args.out / f"piece.{piece.audio_format}").write_bytes(piece.audio)
-    (args.out / "piece.png").write_bytes(piece.png)
-    (args.out / "piece.json").write_text(json.dumps({**piece.meta, "remarks": list(piece.remarks)}, indent=1))
+    write_piece_files(piece, args.out)
+    return 0
+
+
+def show_progress(p: PipelineProgress) -> None:
+    """One updating status line on stderr."""
+    print(f"\r{p.stage.value:<18} {p.fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+
+def write_piece_files(piece: ComposedPiece, out: Path) -> None:
+    """piece.mid, the audio, the piano roll and piece.json (settings, timings, remarks) into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "piece.mid").write_bytes(piece.midi)
+    (out / f"piece.{piece.audio_format}").write_bytes(piece.audio)
+    (out / "piece.png").write_bytes(piece.png)
+    (out / "piece.json").write_text(json.dumps({**piece.meta, "remarks": list(piece.remarks)}, indent=1))
     m = piece.meta
     print(
         f"{m['genre']} in {m['key']}, {m['tempo']:.0f} bpm, {m['time_signature']}, {m['duration_s']:.1f} s, "
         f"seed {m['seed']}: composed in {m['timings_s']['until_composed']:.2f} s, total {m['timings_s']['total']:.2f} s"
     )
-    print(f"wrote {args.out}/piece.mid, piece.{piece.audio_format}, piece.png, piece.json")
-    return 0
+    for remark in piece.remarks:
+        print(remark)
+    print(f"wrote {out}/piece.mid, piece.{piece.audio_format}, piece.png, piece.json")

@@ -1,0 +1,98 @@
+"""Composer v2's tasks through the batch engine: infill keeps the bars around the gap, fill keeps the given part."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cadenza.errors import BadInput
+from model.checkpoint import Checkpoint, load_checkpoint
+from model.engine import Engine
+from model.engine_settings import EngineSettings
+from model.parts import BarTokens, PartTokenizer
+from model.queues.wire import request_from_json, request_to_json
+from model.request import GeneratedPiece, GenerationRequest, Task
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tiny_checkpoint) -> Checkpoint:  # type: ignore[no-untyped-def]
+    return load_checkpoint(tiny_checkpoint)
+
+
+async def run(ck: Checkpoint, reqs: list[GenerationRequest]) -> list[GeneratedPiece]:
+    engine = Engine(ck, EngineSettings(max_batch=8))
+    try:
+        return await asyncio.gather(*(engine.generate(r) for r in reqs))
+    finally:
+        await engine.close()
+
+
+def bars_of(tok: PartTokenizer, piece: GeneratedPiece) -> list[BarTokens]:
+    return tok.parse_bars(tok.encode_score(piece.score))
+
+
+async def source_piece(ck: Checkpoint, seed: int = 5) -> tuple[tuple[int, ...], list[BarTokens]]:
+    tok = ck.tokenizer
+    assert isinstance(tok, PartTokenizer)
+    piece = (await run(ck, [GenerationRequest(genre="chorale", seconds=20, seed=seed)]))[0]
+    source = tuple(tok.encode_score(piece.score))
+    return source, tok.parse_bars(source)
+
+
+async def test_infill_rewrites_only_the_asked_bars(checkpoint: Checkpoint) -> None:
+    tok = checkpoint.tokenizer
+    assert isinstance(tok, PartTokenizer)
+    source, bars = await source_piece(checkpoint)
+    assert len(bars) >= 4
+    reqs = [
+        GenerationRequest(genre="chorale", seconds=1, seed=s, task=Task.INFILL, source=source, bars=(2, 3))
+        for s in range(4)
+    ]
+    pieces = await run(checkpoint, reqs)
+    for piece in pieces:
+        out = bars_of(tok, piece)
+        assert len(out) == len(bars)
+        assert out[:1] == bars[:1] and out[3:] == bars[3:]  # note for note, in their parts
+        assert piece.new_bars == (2, 3)
+    assert len({str(bars_of(tok, p)[1:3]) for p in pieces}) > 1  # the gap really is composed anew
+
+
+async def test_fill_keeps_the_melody_and_writes_other_parts(checkpoint: Checkpoint) -> None:
+    tok = checkpoint.tokenizer
+    assert isinstance(tok, PartTokenizer)
+    source, bars = await source_piece(checkpoint, seed=9)
+    melody_only = tuple(
+        tok.bars_tokens(
+            [BarTokens(b.time_sig, {0: b.parts[0]} if 0 in b.parts else {}) for b in bars], len(bars)
+        )
+    )
+    req = GenerationRequest(
+        genre="chorale", seconds=1, seed=3, task=Task.FILL, source=(source[0], *melody_only), given_parts=(0,)
+    )
+    piece = (await run(checkpoint, [req]))[0]
+    out = bars_of(tok, piece)
+    assert [b.parts.get(0) for b in out] == [b.parts.get(0) for b in bars]
+    assert {p for b in out for p in b.parts} - {0}, "no part was written under the melody"
+
+
+async def test_infill_outside_the_piece_is_a_friendly_error(checkpoint: Checkpoint) -> None:
+    source, bars = await source_piece(checkpoint)
+    req = GenerationRequest(
+        genre="chorale", seconds=1, task=Task.INFILL, source=source, bars=(3, len(bars) + 2)
+    )
+    with pytest.raises(BadInput, match="not inside the piece"):
+        await run(checkpoint, [req])
+
+
+def test_task_requests_cross_the_wire_unchanged() -> None:
+    req = GenerationRequest(
+        genre="chorale",
+        seconds=4,
+        seed=2,
+        task=Task.INFILL,
+        source=(1, 2, 3),
+        bars=(2, 5),
+        given_parts=(0, 1),
+    )
+    assert request_from_json(request_to_json(req)) == req
