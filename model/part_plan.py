@@ -101,8 +101,8 @@ def _infill(
         raise BadInput(f"bars {a}-{b} are not inside the piece (it has {n} bars)")
     header = tok.header(req.genre, base.key_index, base.tempo_id, "infill")
     room = context - len(header) - 8 - (b - a + 1) * 24
-    future = _fit(tok, bars, b, n, int(room * FUTURE_SHARE), from_end=False)
-    past = _fit(tok, bars, 0, a - 1, room - len(future), from_end=True)
+    future = tok.fit_bars(bars, b, n, int(room * FUTURE_SHARE))
+    past = tok.fit_bars(bars, 0, a - 1, room - len(future), from_end=True)
     prompt = [*header, tok.fill_after_id, *future, tok.fill_before_id]
     keep = len(prompt)
     prompt += past
@@ -155,24 +155,6 @@ def _plan(base: Plan, prompt: list[int], task: Task, total: int, **kw: Any) -> P
     per_bar = base.expected_tokens / max(base.new_bars, 1)
     fields["expected_tokens"] = int(new_bars * per_bar) + 2
     return PartPlan(**fields)
-
-
-def _fit(
-    tok: PartTokenizer, bars: list[BarTokens], lo: int, hi: int, budget: int, from_end: bool
-) -> list[int]:
-    """Whole bars of bars[lo:hi] (with their Left values) fitting in `budget` tokens, nearest the gap."""
-    chosen: list[list[int]] = []
-    used = 0
-    order = range(hi - 1, lo - 1, -1) if from_end else range(lo, hi)
-    for j in order:
-        toks = tok.bars_tokens([bars[j]], len(bars), j)
-        if used + len(toks) > budget:
-            break
-        chosen.append(toks)
-        used += len(toks)
-    if from_end:
-        chosen.reverse()
-    return [t for toks in chosen for t in toks]
 
 
 def _with_source_controls(

@@ -160,6 +160,29 @@ class PartTokenizer(CadenzaTokenizer):
                 out += [self.part_id(p), *bar.parts[p]]
         return out
 
+    def fit_bars(
+        self,
+        bars: Sequence[BarTokens],
+        lo: int,
+        hi: int,
+        budget: int,
+        from_end: bool = False,
+        given: Iterable[int] = (),
+    ) -> list[int]:
+        """Whole bars of bars[lo:hi] (Left values from the piece's length) that fit in `budget` tokens,
+        taken from the start of the range, or from its end when `from_end` (the bars nearest a gap)."""
+        chosen: list[list[int]] = []
+        used = 0
+        for j in range(hi - 1, lo - 1, -1) if from_end else range(lo, hi):
+            toks = self.bars_tokens([bars[j]], len(bars), j, given)
+            if used + len(toks) > budget:
+                break
+            chosen.append(toks)
+            used += len(toks)
+        if from_end:
+            chosen.reverse()
+        return [t for toks in chosen for t in toks]
+
     def encode_score(self, score: symusic.Score) -> list[int]:
         """The corpus form of a score: its first tempo, then every bar (no header, no EOS)."""
         bars = self.score_bars(score)

@@ -22,16 +22,21 @@ from torch import nn
 
 from cadenza.errors import CheckpointError
 from model.checkpoint import Checkpoint, load_checkpoint, read_meta
+from model.parts import PartTokenizer, tokenizer_from_json
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
 from training.evaluate_music import Excerpt, music_report, originality_summary, real_pieces
+from training.evaluate_tasks import infill_bits
+from training.form import generated_form, real_form
 from training.originality import OriginalityIndex, find_copied_run, top_line
+from training.part_windows import PartWindowSampler, TaskMix
 from training.token_store import TokenSplit, read_corpus_meta
 
 log = logging.getLogger(__name__)
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
-PARTS = ("nll", "music", "originality")
+CONTINUE_ONLY = TaskMix(continue_=1.0, infill=0.0, fill=0.0)  # v2 likelihood: the continuation task alone
+PARTS = ("nll", "music", "originality", "form", "infill")
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,8 @@ class EvalSettings:
     samples_per_genre: int = 32  # pieces sampled per genre for the music metrics and originality
     seconds: float = 30.0  # length of each sampled piece, and of the real excerpts they are compared with
     real_per_genre: int = 64  # held-out real pieces per genre the samples are compared against
-    parts: tuple[str, ...] = PARTS  # which of nll, music, originality to run
+    parts: tuple[str, ...] = PARTS  # which of nll, music, originality, form, infill to run
+    infill_pieces_per_genre: int = 32  # held-out pieces per genre whose gaps infill is scored on
 
     def __post_init__(self) -> None:
         if (
@@ -137,7 +143,12 @@ def genre_windows(
         if len(rows) == 0:
             log.warning("genre %s has no test pieces: left out of the likelihood figures", genre)
             continue
-        sampler = WindowSampler(TokenSplit(split.tokens, rows), tok, seq_len)
+        rows_split = TokenSplit(split.tokens, rows)
+        sampler: WindowSampler | PartWindowSampler = (
+            PartWindowSampler(rows_split, tok, seq_len, 0, CONTINUE_ONLY)
+            if isinstance(tok, PartTokenizer)
+            else WindowSampler(rows_split, tok, seq_len)
+        )
         batches = sampler.fixed_batches(settings.seed, count, per_batch)
         extra = count * per_batch - settings.windows_per_genre  # trim the last batch to the exact count
         if extra:
@@ -202,9 +213,13 @@ def likelihood(model: nn.Module, windows: dict[str, Batches], tok: CadenzaTokeni
 
 
 # -- the whole evaluation ---------------------------------------------------------------------------
-def model_names(checkpoints: Sequence[Checkpoint]) -> list[str]:
-    """Each model's key in the report: its kind, with its step added when two share a kind."""
+def model_names(checkpoints: Sequence[Checkpoint], paths: Sequence[Path] = ()) -> list[str]:
+    """Each model's key in the report: its kind, or its folder's name when two share a kind
+    (transformer and transformer_v1), or kind@step when those clash too."""
     kinds = [ck.kind for ck in checkpoints]
+    folders = [p.name for p in paths]
+    if len(set(folders)) == len(checkpoints) and len(set(kinds)) < len(kinds):
+        return folders
     return [
         ck.kind if kinds.count(ck.kind) == 1 else f"{ck.kind}@{ck.meta.get('training', {}).get('step', i)}"
         for i, ck in enumerate(checkpoints)
@@ -212,10 +227,14 @@ def model_names(checkpoints: Sequence[Checkpoint]) -> list[str]:
 
 
 def check_compatible(ck: Checkpoint, path: Path, tok: CadenzaTokenizer, fingerprint: str) -> None:
-    """The checkpoint must speak the corpus's vocabulary; another corpus version is only worth a warning."""
-    if ck.tokenizer.vocab != tok.vocab or ck.genres != tok.genres:
+    """The checkpoint must know the corpus's genres; another corpus version is only worth a warning.
+
+    A checkpoint with another vocabulary (v1 beside v2) is compared on what it composes (music, form,
+    originality); its likelihood figures come from its own corpus.
+    """
+    if ck.genres != tok.genres:
         raise CheckpointError(
-            f"{path} was trained with another vocabulary or genre list than this corpus; evaluate it on its own corpus"
+            f"{path} was trained on other genres than this corpus; evaluate it on its own corpus"
         )
     if ck.meta.get("corpus_fingerprint") not in (None, fingerprint):
         log.warning(
@@ -237,6 +256,7 @@ class _Inputs:
     index: OriginalityIndex | None
     samples_dir: Path | None
     samples_to_write: int
+    test: TokenSplit | None = None
 
 
 def evaluate(
@@ -251,13 +271,13 @@ def evaluate(
     from training.originality import load_or_build_index
 
     meta = read_corpus_meta(corpus_dir)
-    tok = CadenzaTokenizer.from_json(meta["tokenizer"])
+    tok = tokenizer_from_json(meta["tokenizer"])
     checkpoints = [load_checkpoint(p) for p in checkpoint_paths]
     for ck, path in zip(checkpoints, checkpoint_paths, strict=True):
         check_compatible(ck, path, tok, meta["fingerprint"])
     test = TokenSplit.open(corpus_dir, "test")
     seq_len = settings.seq_len or min([512] + [_context(ck) for ck in checkpoints])
-    want_samples = bool({"music", "originality"} & set(settings.parts)) or samples_dir is not None
+    want_samples = bool({"music", "originality", "form"} & set(settings.parts)) or samples_dir is not None
     inputs = _Inputs(
         tok=tok,
         settings=settings,
@@ -266,8 +286,9 @@ def evaluate(
         index=load_or_build_index(corpus_dir, index_path) if "originality" in settings.parts else None,
         samples_dir=samples_dir,
         samples_to_write=samples_to_write,
+        test=test,
     )
-    names = model_names(checkpoints)
+    names = model_names(checkpoints, checkpoint_paths)
     report: dict[str, Any] = {"models": {}}
     for name, ck, path in zip(names, checkpoints, checkpoint_paths, strict=True):
         out = None if samples_dir is None else samples_dir / name if len(names) > 1 else samples_dir
@@ -279,6 +300,9 @@ def evaluate(
         }
         labels = {g: [e.label for e in excerpts] for g, excerpts in real.items()}
         report["real_test_pieces"] = {"originality": originality_summary(baseline, inputs.index, labels)}
+    if "form" in settings.parts:
+        per_genre = settings.real_per_genre
+        report["reference"] = {"real": {"form": real_form(test, tok, settings.seconds, per_genre)}}
     report["real_excerpts"] = {g: len(e) for g, e in inputs.real.items()}
     report["settings"] = {**asdict(settings), "seq_len": seq_len, "parts": list(settings.parts)}
     report["corpus"] = {"dir": str(corpus_dir), "fingerprint": meta["fingerprint"]}
@@ -294,12 +318,20 @@ def _evaluate_model(ck: Checkpoint, inputs: _Inputs, samples_dir: Path | None) -
         "step": ck.meta.get("training", {}).get("step"),
         "parameters": ck.meta.get("parameters"),
     }
-    if inputs.windows:
+    same_tokens = ck.tokenizer.vocab == inputs.tok.vocab
+    if inputs.windows and same_tokens:
         log.info("%s: likelihood on %d windows per genre", ck.name, s.windows_per_genre)
         entry.update(likelihood(ck.model, inputs.windows, inputs.tok))
-    if not ({"music", "originality"} & set(s.parts) or samples_dir is not None):
+    elif inputs.windows:
+        entry["likelihood"] = "another token vocabulary: see the evaluation on its own corpus"
+    if "infill" in s.parts and same_tokens and isinstance(inputs.tok, PartTokenizer) and inputs.test:
+        log.info("%s: infill on %d pieces per genre", ck.name, s.infill_pieces_per_genre)
+        entry["infill"] = infill_bits(ck.model, inputs.tok, inputs.test, s.infill_pieces_per_genre, s.seed)
+    if not ({"music", "originality", "form"} & set(s.parts) or samples_dir is not None):
         return entry
     pieces = generate_pieces(ck, inputs.tok.genres, s.samples_per_genre, s.seconds, s.seed)
+    if "form" in s.parts:
+        entry["form"] = generated_form(pieces)
     if "music" in s.parts:
         entry["music"] = music_report(pieces, inputs.real)
     if inputs.index is not None:
@@ -335,7 +367,8 @@ def default_checkpoints(root: Path | None = None) -> list[Path]:
     import model
 
     root = root or Path(model.__file__).resolve().parent / "checkpoints"
-    return [root / kind for kind in ("transformer", "lstm") if (root / kind / "model.json").exists()]
+    kinds = ("transformer", "transformer_v1", "lstm")
+    return [root / kind for kind in kinds if (root / kind / "model.json").exists()]
 
 
 def nan_to_none(data: Any) -> Any:

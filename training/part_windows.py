@@ -105,7 +105,7 @@ class PartWindowSampler:
         self, rng: np.random.Generator, bars: list[BarTokens], parts: list[int]
     ) -> tuple[list[int], list[int]]:
         start = int(rng.integers(0, len(bars)))
-        body = self._fit(bars[start:], len(bars), start, self._budget(), from_end=False)
+        body = self._fit(bars, start, len(bars), self._budget(), from_end=False)
         ends = start + _count_bars(body, self.tok) >= len(bars)
         return [], body + ([self.tok.eos_id] if ends else [])
 
@@ -118,8 +118,8 @@ class PartWindowSampler:
         b = a + span  # the gap is bars[a:b]
         gap = self.tok.bars_tokens(bars[a:b], n, a)
         room = self._budget() - len(gap)
-        future = self._fit(bars[b:], n, b, int(room * self.mix.future_share), from_end=False)
-        past = self._fit(bars[:a], n, 0, room - len(future), from_end=True)
+        future = self._fit(bars, b, n, int(room * self.mix.future_share), from_end=False)
+        past = self._fit(bars, 0, a, room - len(future), from_end=True)
         tok = self.tok
         return [], [tok.fill_after_id, *future, tok.fill_before_id, *past, *gap, tok.eos_id]
 
@@ -132,32 +132,25 @@ class PartWindowSampler:
             k = int(rng.integers(1, len(parts)))
             given = sorted(int(p) for p in rng.choice(parts, size=k, replace=False))
         start = int(rng.integers(0, len(bars)))
-        body = self._fit(bars[start:], len(bars), start, self._budget(), from_end=False, given=given)
+        body = self._fit(bars, start, len(bars), self._budget(), from_end=False, given=given)
         ends = start + _count_bars(body, self.tok) >= len(bars)
         return given, body + ([self.tok.eos_id] if ends else [])
 
     def _fit(
         self,
         bars: list[BarTokens],
-        total: int,
-        first: int,
+        lo: int,
+        hi: int,
         budget: int,
         from_end: bool,
         given: list[int] | None = None,
     ) -> list[int]:
-        """As many whole bars as fit in `budget` tokens, from the start (or the end) of `bars`."""
-        chosen: list[list[int]] = []
-        used = 0
-        indices = range(len(bars) - 1, -1, -1) if from_end else range(len(bars))
-        for j in indices:
-            toks = self.tok.bars_tokens([bars[j]], total, first + j, given or ())
-            if used + len(toks) > budget and (chosen or budget <= 0):
-                break
-            chosen.append(toks[: max(budget, 0)] if not chosen else toks)
-            used += len(toks)
-        if from_end:
-            chosen.reverse()
-        return [t for toks in chosen for t in toks]
+        """Whole bars that fit; a first bar longer than the whole budget is cut rather than dropped."""
+        out = self.tok.fit_bars(bars, lo, hi, budget, from_end, given or ())
+        if not out and lo < hi and budget > 0:
+            j = hi - 1 if from_end else lo
+            out = self.tok.bars_tokens([bars[j]], len(bars), j, given or ())[:budget]
+        return out
 
     def _shift(self, rng: np.random.Generator, seg: np.ndarray) -> int:
         """A random transposition that keeps every pitch of the example in range."""

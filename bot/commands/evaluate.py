@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["nll", "music", "originality"],
+        choices=["nll", "music", "originality", "form", "infill"],
         default=None,
         help="run only this part (repeatable)",
     )
