@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ class ServerSettingsCache:
 
     storage: Storage
     ttl_s: float
+    clock: Callable[[], float] = time.monotonic  # seconds; tests pass their own
     _cache: dict[int, tuple[float, ServerDefaults]] = field(default_factory=dict)
     _reading: dict[int, asyncio.Future[ServerDefaults]] = field(default_factory=dict)
     reads: int = 0  # database reads made (a figure for tests and metrics)
@@ -46,7 +48,7 @@ class ServerSettingsCache:
         if guild_id is None:
             return ServerDefaults()
         hit = self._cache.get(guild_id)
-        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+        if hit is not None and self.clock() - hit[0] < self.ttl_s:
             return hit[1]
         reading = self._reading.get(guild_id)
         if reading is None:
@@ -61,7 +63,7 @@ class ServerSettingsCache:
         stored = await self.storage.get_guild_settings(guild_id)
         value = ServerDefaults.from_values(stored.values)
         if self._reading.get(guild_id) is asyncio.current_task():  # not overtaken by a `set` meanwhile
-            self._cache[guild_id] = (time.monotonic(), value)
+            self._cache[guild_id] = (self.clock(), value)
         return value
 
     def _forget(self, guild_id: int, done: asyncio.Future[ServerDefaults]) -> None:
@@ -72,7 +74,7 @@ class ServerSettingsCache:
         """Store new defaults (and use them at once in this process)."""
         await self.storage.set_guild_settings(guild_id, value.values(), updated_by=updated_by)
         self._reading.pop(guild_id, None)  # a read in flight began before this write: don't cache it
-        self._cache[guild_id] = (time.monotonic(), value)
+        self._cache[guild_id] = (self.clock(), value)
 
 
 @dataclass
