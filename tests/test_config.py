@@ -79,3 +79,8 @@ def test_bad_config_file_stops_the_command_with_its_message(tmp_path: Path) -> N
     out = run_cli("--config", str(bad), "bot")
     assert out.returncode == 2
     assert "unknown key engine.max_bach" in out.stderr
+
+
+def test_session_settings_refuse_a_menu_longer_than_discord_allows() -> None:
+    with pytest.raises(ConfigError, match="branch_choices"):
+        config_from_tables({"sessions": {"branch_choices": 26}}, env={})

@@ -25,6 +25,7 @@ from bot.sessions.views import SESSION_ITEMS
 from bot.storage import RemixSession, SessionStatus, Turn
 from bot.tree import choices, set_option
 from cadenza.errors import BadInput, Forbidden, NotFound
+from render.tree import Node, draw_tree
 
 if TYPE_CHECKING:
     from bot.app import CadenzaBot
@@ -164,8 +165,6 @@ class SessionsCog(commands.GroupCog, name="Sessions", group_name="session"):
     @app_commands.command(name="tree")
     async def tree(self, interaction: discord.Interaction[Any]) -> None:
         """Draw this session's family tree of turns."""
-        from bot.sessions.tree import Node, draw_tree
-
         session = await self._session_here(interaction)
         await interaction.response.defer(thinking=True)
         storage = self.bot.services.storage

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.reply import COLOUR
-from bot.sessions.music import Part, join_parts, length_s, midi_bytes
 from bot.storage import RemixSession, Turn
 from render import RenderJob
+from render.edits import Part, join_parts, length_s, midi_to_bytes
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -55,7 +55,7 @@ async def render_mix(
     embed.set_footer(text=f"session {session.id}")
     files = [
         discord.File(io.BytesIO(rendered.audio), MIX_AUDIO, description="the mix as audio"),
-        discord.File(io.BytesIO(midi_bytes(joined.score)), MIX_MIDI, description="the mix as MIDI"),
+        discord.File(io.BytesIO(midi_to_bytes(joined.score)), MIX_MIDI, description="the mix as MIDI"),
         discord.File(io.BytesIO(rendered.png), MIX_PICTURE, description="piano roll of the mix"),
     ]
     return embed, files

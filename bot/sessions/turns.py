@@ -1,7 +1,7 @@
 """Making one turn of a session: check the limits, compose (or harmonize, or read an upload), store
 the piece and the turn, and post it in the thread with its files, its author and its buttons.
 
-Each stored turn holds only its own material (see `bot.sessions.music`); the audio posted with a
+Each stored turn holds only its own material (see `render.edits`); the audio posted with a
 continuation also plays the bars it continued (shaded on the piano roll), so it is heard in context.
 """
 
@@ -20,11 +20,12 @@ from bot.attachments import ClipRef, check_declared, download
 from bot.options import PieceSpec
 from bot.progress import ProgressMessage
 from bot.reply import piece_files
-from bot.sessions.music import length_s, midi_bytes, own_material, segment
 from bot.sessions.settings import SessionSettings
 from bot.storage import Piece, PieceKind, RemixSession, SessionStatus, Turn
 from cadenza.errors import BadInput, Forbidden, GenerationFailed, RateLimited
 from render import RenderJob, midi_from_bytes
+from render.edits import length_s, midi_to_bytes, own_material, segment
+from render.harmonize import harmonize
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -198,9 +199,7 @@ class TurnMaker:
         return MadeTurn(own, composed.audio, composed.png, meta, composed.remarks)
 
     async def _harmonize(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
-        """The parent's melody with accompanying voices written under it (see bot.sessions.harmony)."""
-        from bot.sessions.harmony import harmonize
-
+        """The parent's melody with accompanying voices written under it (see render.harmonize)."""
         parent = await self._parent(ask)
         progress.show("🎹 Writing voices under the melody…")
         score, key = await asyncio.to_thread(harmonize, midi_from_bytes(parent.midi))
@@ -237,7 +236,7 @@ class TurnMaker:
             )
         )
         meta = {"key": key, "duration_s": round(length_s(score), 3), "sound": rendered.preset, "model": ""}
-        return MadeTurn(midi_bytes(score), rendered.audio, rendered.png, meta, remarks)
+        return MadeTurn(midi_to_bytes(score), rendered.audio, rendered.png, meta, remarks)
 
     async def store(
         self, session: RemixSession, ask: TurnAsk, made: MadeTurn, interaction: discord.Interaction[Any]

@@ -18,9 +18,9 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from bot.sessions.music import length_s, markers
 from bot.storage import Storage
 from model.checkpoint import read_meta
+from render.edits import length_s, markers
 from tests.bot.conftest import COMMANDS, USERS, Harness, melody_midi, toml_value, write_config
 from tests.discord_emulator import BotProcess, Emulator, EmulatorSettings, InteractionTrace, Reply, ReplyKind
 
