@@ -19,10 +19,13 @@ from typing import Any, Protocol
 import symusic
 
 from cadenza.errors import BadInput
+from model.notes import notes_of
+from model.originality import OriginalityIndex, find_copied_run, top_line
 from model.request import GeneratedPiece, GenerationRequest, Progress
 from model.sampling import Creativity
 from model.tokenizer import CadenzaTokenizer
 from render import RenderedPiece, RenderJob, RenderPool, midi_from_bytes
+from render.edits import midi_to_bytes
 
 log = logging.getLogger(__name__)
 ORIGINALITY_FILE = "originality.npz"  # built from the training split by `cadenza evaluate`
@@ -112,11 +115,11 @@ class Pipeline:
         render_pool: RenderPool,
         ingest: Any = None,
         model_name: str = "",
-        originality: Any = None,
+        originality: OriginalityIndex | None = None,
     ) -> None:
         self.composer, self.tok, self.render_pool, self.ingest = composer, tokenizer, render_pool, ingest
         self.model_name = model_name
-        self.originality = originality  # training.originality.OriginalityIndex shipped with the checkpoint
+        self.originality = originality  # the index shipped with the checkpoint (None: no figure)
 
     @property
     def genres(self) -> list[str]:
@@ -167,7 +170,7 @@ class Pipeline:
                 raise BadInput("continuing uploads is not available on this server")
             notify(PipelineProgress(Stage.READING))
             primer = await self.ingest(req.clip)
-            tokens = self._tokens(_midi_bytes(primer.score))
+            tokens = self._tokens(midi_to_bytes(primer.score))
             clip = None
             if primer.audio is not None:
                 clip = primer.audio[int(primer.offset_s * primer.sample_rate) :]
@@ -224,9 +227,6 @@ class Pipeline:
         """Share of the melody not copied from any training piece (1.0 = nothing of 8+ notes copied)."""
         if self.originality is None or piece.primer_tokens:
             return {}
-        from training.metrics import notes_of
-        from training.originality import find_copied_run, top_line
-
         melody_notes = len(top_line(notes_of(piece.score)).onset)
         match = find_copied_run(piece.score, self.originality)
         share = 1.0 - match.notes / max(melody_notes, 1)
@@ -304,14 +304,12 @@ class Pipeline:
             await close()
 
 
-def _originality_index(checkpoint: Path) -> Any:
+def _originality_index(checkpoint: Path) -> OriginalityIndex | None:
     """The originality index shipped beside a checkpoint (None when it has none)."""
     path = checkpoint / ORIGINALITY_FILE
     if not path.exists():
         log.info("no %s beside the checkpoint: pieces get no originality figure", ORIGINALITY_FILE)
         return None
-    from training.originality import OriginalityIndex
-
     return OriginalityIndex.load(path)
 
 
@@ -326,15 +324,6 @@ def _ingest_function(config: Any) -> Any:
         return await ingest_upload(data, config.ingest)
 
     return run
-
-
-def _midi_bytes(score: Any) -> bytes:
-    """PrettyMIDI -> MIDI file bytes."""
-    import io
-
-    buf = io.BytesIO()
-    score.write(buf)
-    return buf.getvalue()
 
 
 def _trim(score: Any, end_s: float) -> None:

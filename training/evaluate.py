@@ -22,10 +22,10 @@ from torch import nn
 
 from cadenza.errors import CheckpointError
 from model.checkpoint import Checkpoint, load_checkpoint, read_meta
+from model.originality import OriginalityIndex, find_copied_run, top_line
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
 from training.evaluate_music import Excerpt, music_report, originality_summary, real_pieces
-from training.originality import OriginalityIndex, find_copied_run, top_line
 from training.token_store import TokenSplit, read_corpus_meta
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from model.notes import Notes, notes_of
+from model.originality import FLAG_BARS, CopyMatch, OriginalityIndex
 from model.request import GeneratedPiece
 from model.tokenizer import CadenzaTokenizer
-from training.metrics import Notes, compare_sets, notes_of
-from training.originality import FLAG_BARS, CopyMatch, OriginalityIndex
+from training.metrics import compare_sets
 from training.token_store import TokenSplit
 
 if TYPE_CHECKING:
