@@ -14,11 +14,11 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.config import Config
 from bot.errors import CadenzaTree
 from bot.limits import Admission
 from bot.options import SpecChecker
 from bot.services import ServerSettingsCache, Services
+from bot.serving import ServingConfig
 from bot.views import PIECE_BUTTONS
 from cadenza.errors import ConfigError
 
@@ -32,7 +32,7 @@ COGS = ("bot.cogs.compose", "bot.cogs.info", "bot.cogs.settings", "bot.cogs.sess
 class CadenzaBot(commands.Bot):
     """Cadenza on Discord. Cogs reach shared parts through `self.services`."""
 
-    def __init__(self, config: Config, **options: Any) -> None:
+    def __init__(self, config: ServingConfig, **options: Any) -> None:
         intents = discord.Intents.default()  # no privileged intents: slash commands, buttons, attachments
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -106,7 +106,7 @@ class ShardedCadenzaBot(CadenzaBot, commands.AutoShardedBot):
     """The same bot running a range of shards in one process (`--shards 0-3/8`)."""
 
 
-async def build_services(config: Config, bot: discord.Client) -> Services:
+async def build_services(config: ServingConfig, bot: discord.Client) -> Services:
     """Open everything the cogs share; on failure, close what was opened."""
     from bot.jobs import JobRunner
     from bot.pipeline import Pipeline
@@ -135,7 +135,7 @@ async def build_services(config: Config, bot: discord.Client) -> Services:
     return services
 
 
-def _serve_metrics(config: Config) -> Any:
+def _serve_metrics(config: ServingConfig) -> Any:
     """Prometheus metrics on [metrics] bot_port, or None when disabled; a busy port is logged, not fatal."""
     if not config.metrics.enabled:
         return None
@@ -193,7 +193,7 @@ class RedactToken(logging.Filter):
         return True
 
 
-def run_bot(config: Config, token: str, shards: str | None = None) -> int:
+def run_bot(config: ServingConfig, token: str, shards: str | None = None) -> int:
     """Run until interrupted; returns the exit status."""
     sharding = parse_shards(shards)
     for handler in logging.getLogger().handlers:

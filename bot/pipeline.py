@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import symusic
 
+from bot.serving import ServingConfig
 from cadenza.errors import BadInput
 from model.notes import notes_of
 from model.originality import OriginalityIndex, find_copied_run, top_line
@@ -273,7 +274,11 @@ class Pipeline:
 
     @classmethod
     async def create(
-        cls, config: Any, checkpoint_path: Path | None = None, ingest: Any = None, metrics: Any = None
+        cls,
+        config: ServingConfig,
+        checkpoint_path: Path | None = None,
+        ingest: Any = None,
+        metrics: Any = None,
     ) -> Pipeline:
         """Load the model, open the queue (in-process engine or Redis) and start the render pool."""
         from model.checkpoint import load_checkpoint
@@ -313,7 +318,7 @@ def _originality_index(checkpoint: Path) -> OriginalityIndex | None:
     return OriginalityIndex.load(path)
 
 
-def _ingest_function(config: Any) -> Any:
+def _ingest_function(config: ServingConfig) -> Any:
     """ingest's async entry point bound to the configured limits (None if ingest is unavailable)."""
     try:
         from ingest import ingest_upload

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import discord
 
-from bot.config import Config
 from bot.limits import Admission
 from bot.options import ServerDefaults, SpecChecker
 from bot.progress import EditPacer, ProgressMessage
+from bot.serving import ServingConfig
 from bot.settings import BotSettings
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class ServerSettingsCache:
 class Services:
     """The bot's shared parts, built once at start-up."""
 
-    config: Config
+    config: ServingConfig
     storage: Storage
     pipeline: Pipeline
     http: aiohttp.ClientSession

@@ -16,7 +16,7 @@ from training.metrics import compare_sets
 from training.token_store import TokenSplit
 
 if TYPE_CHECKING:
-    from training.evaluate import EvalSettings
+    from training.evaluate_settings import EvalSettings
 
 BAR_BINS = (1.0, 2.0, 4.0, 8.0)  # histogram edges of copied-run lengths, in bars
 

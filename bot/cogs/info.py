@@ -67,7 +67,7 @@ class InfoCog(commands.Cog, name="Info"):
 
     def genres_text(self) -> str:
         """One line per genre of the loaded model."""
-        sources = self.bot.services.config.corpus.genres
+        sources = self.bot.services.config.genre_sources
         lines = []
         for genre in self.bot.services.checker.genres:
             note = GENRE_NOTES.get(genre, "a genre from the operator's own music")

@@ -23,7 +23,7 @@ from bot.storage.sqlite_file import is_locked, prepare_sqlite_file, retry_while_
 from cadenza.errors import Busy, ConfigError
 
 if TYPE_CHECKING:
-    from bot.config import Config
+    from bot.serving import ServingConfig
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Storage(PieceStore, JobStore, SessionStore):
         return cls(engine, clock, applied)
 
     @classmethod
-    async def from_config(cls, config: Config) -> Self:
+    async def from_config(cls, config: ServingConfig) -> Self:
         """Open the configured database: CADENZA_DATABASE_URL, or SQLite under the data folder."""
         url = config.secrets.database_url or default_url(Path(config.app.data_dir), config.storage)
         return await cls.open(url, config.storage)

@@ -15,10 +15,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import config_from_tables
 from bot.storage import JobStatus, PieceKind, Storage, StorageSettings, default_url, normalise_url
 from bot.storage.schema import metadata
 from cadenza.errors import ConfigError, NotFound
+from launch.config import config_from_tables
 from tests.servers import free_port
 from tests.storage.factories import SNOWFLAKE, FakeClock, add_piece
 
@@ -114,7 +114,7 @@ def test_default_database_is_a_sqlite_file_in_the_data_folder(tmp_path: Path) ->
 
 async def test_from_config_creates_the_data_folder_and_database(tmp_path: Path) -> None:
     config = config_from_tables({"app": {"data_dir": str(tmp_path / "data")}}, env={})
-    async with await Storage.from_config(config) as storage:
+    async with await Storage.from_config(config.serving()) as storage:
         await add_piece(storage)
     assert (tmp_path / "data" / "cadenza.db").is_file()
 

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 import symusic
 
-from bot.cli import main
+from launch.cli import main
 from model.checkpoint import load_checkpoint
 from model.notes import notes_of
 from model.originality import CopyMatch, OriginalityIndex, longest_copied_run, top_line
 from model.tokenizer import CadenzaTokenizer
 from tests.tiny_corpus import tiny_train_settings
-from training.evaluate import EvalSettings, genre_windows, likelihood, repeats_earlier
+from training.evaluate import genre_windows, likelihood, repeats_earlier
 from training.evaluate_music import originality_summary
+from training.evaluate_settings import EvalSettings
 from training.metrics import (
     groove_consistency,
     note_density,

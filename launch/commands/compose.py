@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.config import Config
+from launch.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +43,7 @@ async def _compose(args: argparse.Namespace, config: Config) -> int:
     from bot.pipeline import ComposeRequest, Pipeline, PipelineProgress
     from model.sampling import Creativity
 
-    pipeline = await Pipeline.create(config, checkpoint_path=args.checkpoint)
+    pipeline = await Pipeline.create(config.serving(), checkpoint_path=args.checkpoint)
     try:
         request = ComposeRequest(
             genre=args.genre,
