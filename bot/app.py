@@ -15,10 +15,14 @@ import discord
 from discord.ext import commands
 
 from bot.errors import CadenzaTree
+from bot.jobs import JobRunner
 from bot.limits import Admission
 from bot.options import SpecChecker
+from bot.pipeline import Pipeline
+from bot.pipeline_adapter import genres_of, sounds
 from bot.services import ServerSettingsCache, Services
 from bot.serving import ServingConfig
+from bot.storage import Storage
 from bot.views import PIECE_BUTTONS
 from cadenza.errors import ConfigError
 
@@ -54,14 +58,15 @@ class CadenzaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open storage and the pipeline, load cogs and buttons, sync commands, resume old jobs."""
-        self._services = await build_services(self.config, self)
+        self._services = await build_services(self.config)
+        runner = self._services.runner = JobRunner(self._services, self)
         for extension in COGS:
             await self.load_extension(extension)
         self.add_dynamic_items(*PIECE_BUTTONS)
         if self.config.bot.sync_commands:
             synced = await self.tree.sync()
             log.info("synced %d application commands", len(synced))
-        self.supervise(self.services.runner.recover(), "recover-jobs")
+        self.supervise(runner.recover(), "recover-jobs")
         if self.services.metrics is not None:
             self.supervise(self._sample_metrics(), "metrics")
 
@@ -106,13 +111,8 @@ class ShardedCadenzaBot(CadenzaBot, commands.AutoShardedBot):
     """The same bot running a range of shards in one process (`--shards 0-3/8`)."""
 
 
-async def build_services(config: ServingConfig, bot: discord.Client) -> Services:
+async def build_services(config: ServingConfig) -> Services:
     """Open everything the cogs share; on failure, close what was opened."""
-    from bot.jobs import JobRunner
-    from bot.pipeline import Pipeline
-    from bot.pipeline_adapter import genres_of, sounds
-    from bot.storage import Storage
-
     storage = await Storage.from_config(config)
     metrics = _serve_metrics(config)
     try:
@@ -131,7 +131,6 @@ async def build_services(config: ServingConfig, bot: discord.Client) -> Services
         servers=ServerSettingsCache(storage, config.bot.settings_cache_s),
         metrics=metrics,
     )
-    services.runner = JobRunner(services, bot)
     return services
 
 

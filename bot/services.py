@@ -10,21 +10,18 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 import aiohttp
 import discord
 
 from bot.limits import Admission
-from bot.options import ServerDefaults, SpecChecker
+from bot.options import ServerDefaults, SpecChecker, Work
+from bot.pipeline import Pipeline
 from bot.progress import EditPacer, ProgressMessage
 from bot.serving import ServingConfig
 from bot.settings import BotSettings
-
-if TYPE_CHECKING:
-    from bot.jobs import JobRunner
-    from bot.pipeline import Pipeline
-    from bot.storage import Storage
+from bot.storage import Piece, Storage
 
 
 @dataclass
@@ -77,6 +74,24 @@ class ServerSettingsCache:
         self._cache[guild_id] = (self.clock(), value)
 
 
+class PieceRunner(Protocol):
+    """What makes a piece for an interaction (`bot.jobs.JobRunner`; cogs and buttons only call it)."""
+
+    async def run(self, interaction: discord.Interaction[Any], work: Work) -> Piece: ...
+
+
+class HasServices(Protocol):
+    """The bot as its cogs and buttons see it (`bot.app.CadenzaBot`)."""
+
+    @property
+    def services(self) -> Services: ...
+
+
+def services_of(interaction: discord.Interaction[Any]) -> Services:
+    """The bot's shared services, from an interaction."""
+    return cast(HasServices, interaction.client).services
+
+
 @dataclass
 class Services:
     """The bot's shared parts, built once at start-up."""
@@ -89,7 +104,7 @@ class Services:
     admission: Admission
     servers: ServerSettingsCache
     metrics: Any = None  # bot.metrics.Metrics when [metrics] enabled
-    runner: JobRunner = field(init=False)
+    runner: PieceRunner = field(init=False)
     edit_pacer: EditPacer = field(init=False)
 
     def __post_init__(self) -> None:

@@ -13,21 +13,13 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from bot.metrics import MetricsSettings
-from bot.serving import AppSettings, ModelSettings, Secrets, ServingConfig
-from bot.sessions.settings import SessionSettings
-from bot.settings import BotSettings
-from bot.storage.settings import StorageSettings
+from bot.serving import Secrets, ServingConfig
 from cadenza.errors import ConfigError
-from ingest.settings import IngestSettings
 from launch.config_loader import build_section
-from model.engine_settings import EngineSettings
-from model.queues.settings import QueueSettings
-from render.settings import RenderSettings
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings
 
@@ -37,40 +29,18 @@ SHIPPED_CONFIG = Path(__file__).resolve().parent / "config.toml"
 
 
 @dataclass(frozen=True)
-class Config:
-    """Everything the program was configured with, section by section."""
+class Config(ServingConfig):
+    """Everything the program was configured with: the serving sections plus corpus and training."""
 
-    app: AppSettings = AppSettings()
     corpus: CorpusSettings = CorpusSettings()
     training: TrainSettings = TrainSettings()
-    storage: StorageSettings = StorageSettings()
-    render: RenderSettings = RenderSettings()
-    ingest: IngestSettings = IngestSettings()
-    bot: BotSettings = BotSettings()
-    sessions: SessionSettings = SessionSettings()
-    queue: QueueSettings = QueueSettings()
-    metrics: MetricsSettings = MetricsSettings()
-    model: ModelSettings = ModelSettings()
-    engine: EngineSettings = EngineSettings()
-    secrets: Secrets = Secrets()
     source: Path | None = None  # the file this came from, for messages
 
     def serving(self) -> ServingConfig:
         """The sections a bot, a worker or `cadenza compose` uses (no training settings)."""
-        return ServingConfig(
-            app=self.app,
-            storage=self.storage,
-            render=self.render,
-            ingest=self.ingest,
-            bot=self.bot,
-            sessions=self.sessions,
-            queue=self.queue,
-            metrics=self.metrics,
-            model=self.model,
-            engine=self.engine,
-            secrets=self.secrets,
-            genre_sources={genre: list(c) for genre, c in self.corpus.genres.items()},
-        )
+        shared = {f.name: getattr(self, f.name) for f in fields(ServingConfig)}
+        sources = {genre: list(c) for genre, c in self.corpus.genres.items()}
+        return ServingConfig(**{**shared, "genre_sources": sources})
 
 
 # TOML table name -> the Config field it fills. Add a line here when a package gains settings.

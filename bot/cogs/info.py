@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.reply import COLOUR
+from bot.replies import COLOUR
 
 if TYPE_CHECKING:
     from bot.app import CadenzaBot
