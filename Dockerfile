@@ -35,7 +35,7 @@ WORKDIR /app
 # The code, config.toml and the shipped checkpoint (model/checkpoints/); .dockerignore keeps out the rest.
 COPY . .
 RUN pip install . \
- && python -c "import torch, fluidsynth, bot.cli; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+ && python -c "import torch, fluidsynth, launch.cli; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 
 # In this image jobs go to the GPU workers through Redis. The grep stops the build if config.toml
 # no longer has the line we switch (tests/scale/test_deploy_files.py checks it too).

@@ -2,6 +2,6 @@
 
 import sys
 
-from bot.cli import main
+from launch.cli import main
 
 sys.exit(main(["bot", *sys.argv[1:]]))

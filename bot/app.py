@@ -14,11 +14,15 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.config import Config
 from bot.errors import CadenzaTree
+from bot.jobs import JobRunner
 from bot.limits import Admission
 from bot.options import SpecChecker
+from bot.pipeline import Pipeline
+from bot.pipeline_adapter import genres_of, sounds
 from bot.services import ServerSettingsCache, Services
+from bot.serving import ServingConfig
+from bot.storage import Storage
 from bot.views import PIECE_BUTTONS
 from cadenza.errors import ConfigError
 
@@ -32,7 +36,7 @@ COGS = ("bot.cogs.compose", "bot.cogs.info", "bot.cogs.settings", "bot.cogs.sess
 class CadenzaBot(commands.Bot):
     """Cadenza on Discord. Cogs reach shared parts through `self.services`."""
 
-    def __init__(self, config: Config, **options: Any) -> None:
+    def __init__(self, config: ServingConfig, **options: Any) -> None:
         intents = discord.Intents.default()  # no privileged intents: slash commands, buttons, attachments
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -54,14 +58,15 @@ class CadenzaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open storage and the pipeline, load cogs and buttons, sync commands, resume old jobs."""
-        self._services = await build_services(self.config, self)
+        self._services = await build_services(self.config)
+        runner = self._services.runner = JobRunner(self._services, self)
         for extension in COGS:
             await self.load_extension(extension)
         self.add_dynamic_items(*PIECE_BUTTONS)
         if self.config.bot.sync_commands:
             synced = await self.tree.sync()
             log.info("synced %d application commands", len(synced))
-        self.supervise(self.services.runner.recover(), "recover-jobs")
+        self.supervise(runner.recover(), "recover-jobs")
         if self.services.metrics is not None:
             self.supervise(self._sample_metrics(), "metrics")
 
@@ -106,13 +111,8 @@ class ShardedCadenzaBot(CadenzaBot, commands.AutoShardedBot):
     """The same bot running a range of shards in one process (`--shards 0-3/8`)."""
 
 
-async def build_services(config: Config, bot: discord.Client) -> Services:
+async def build_services(config: ServingConfig) -> Services:
     """Open everything the cogs share; on failure, close what was opened."""
-    from bot.jobs import JobRunner
-    from bot.pipeline import Pipeline
-    from bot.pipeline_adapter import genres_of, sounds
-    from bot.storage import Storage
-
     storage = await Storage.from_config(config)
     metrics = _serve_metrics(config)
     try:
@@ -131,11 +131,10 @@ async def build_services(config: Config, bot: discord.Client) -> Services:
         servers=ServerSettingsCache(storage, config.bot.settings_cache_s),
         metrics=metrics,
     )
-    services.runner = JobRunner(services, bot)
     return services
 
 
-def _serve_metrics(config: Config) -> Any:
+def _serve_metrics(config: ServingConfig) -> Any:
     """Prometheus metrics on [metrics] bot_port, or None when disabled; a busy port is logged, not fatal."""
     if not config.metrics.enabled:
         return None
@@ -193,7 +192,7 @@ class RedactToken(logging.Filter):
         return True
 
 
-def run_bot(config: Config, token: str, shards: str | None = None) -> int:
+def run_bot(config: ServingConfig, token: str, shards: str | None = None) -> int:
     """Run until interrupted; returns the exit status."""
     sharding = parse_shards(shards)
     for handler in logging.getLogger().handlers:

@@ -9,59 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
-from bot.attachments import ClipRef, check_declared, download
+from bot.attachments import check_declared, download
 from bot.errors import message_for
-from bot.options import PieceSpec
+from bot.options import Work
+from bot.pipeline import ComposedPiece
+from bot.pipeline_adapter import compose_request, describe_progress
 from bot.progress import ProgressMessage
 from bot.reply import piece_embed, piece_files, piece_title
-from bot.storage import Job, JobStatus, Piece, PieceKind
+from bot.services import Services
+from bot.storage import Job, JobStatus, Piece
 from bot.storage.base import new_id
 from bot.views import piece_view
 from cadenza.errors import CadenzaError, GenerationFailed
 
-if TYPE_CHECKING:
-    from bot.pipeline import ComposedPiece
-    from bot.services import Services
-
 log = logging.getLogger(__name__)
 DEFER_WARN_S = 2.0  # a deferral this late is logged: the 3 s limit is close
-
-
-@dataclass(frozen=True)
-class Work:
-    """What to compose: settings, how it relates to an earlier piece, and an optional clip."""
-
-    spec: PieceSpec
-    kind: PieceKind = PieceKind.COMPOSE
-    parent_id: str | None = None  # continue / remix / take of this stored piece
-    clip: ClipRef | None = None  # a member's upload to continue
-
-    def to_json(self) -> dict[str, Any]:
-        """The job record's request (enough to run it again after a restart)."""
-        clip = None if self.clip is None else vars(self.clip)
-        return {
-            "spec": self.spec.to_json(),
-            "kind": self.kind.value,
-            "parent_id": self.parent_id,
-            "clip": clip,
-        }
-
-    @classmethod
-    def from_json(cls, values: dict[str, Any]) -> Work:
-        """Back from a job record."""
-        clip = values.get("clip")
-        return cls(
-            spec=PieceSpec.from_json(values["spec"]),
-            kind=PieceKind(values.get("kind", "compose")),
-            parent_id=values.get("parent_id"),
-            clip=None if clip is None else ClipRef(**clip),
-        )
 
 
 class JobRunner:
@@ -118,8 +85,6 @@ class JobRunner:
 
     async def _compose(self, work: Work, job: Job, progress: ProgressMessage) -> tuple[Piece, ComposedPiece]:
         """Download, compose and store, within the job time limit."""
-        from bot.pipeline_adapter import compose_request, describe_progress
-
         storage, s = self.services.storage, self.services.settings
         await storage.set_job_status(job.id, JobStatus.RUNNING)
         try:

@@ -2,7 +2,8 @@
 
 `PieceSpec` is the validated request of one piece (it goes into the job record and the stored
 piece's settings, so a take, continuation or remix can rebuild it). `ServerDefaults` are the
-per-server defaults and limits set with `/cadenza settings`.
+per-server defaults and limits set with `/cadenza settings`. `Work` is a piece to make: a spec, how it
+relates to an earlier piece, and a clip (the job record's request).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from bot.attachments import ClipRef
 from bot.settings import BotSettings
+from bot.storage import PieceKind
 from cadenza.errors import BadInput, TooLong
 from cadenza.theory import parse_key
+from model.sampling import Creativity
 
-CREATIVITY = ("safe", "balanced", "adventurous")  # model.sampling.Creativity values
+CREATIVITY = tuple(c.value for c in Creativity)  # the presets members choose from, in order
 MAX_SEED = 2**31 - 1
 
 
@@ -68,6 +72,37 @@ class PieceSpec:
     def with_seed(self, seed: int | None = None) -> PieceSpec:
         """The same settings with another seed (a new random one by default)."""
         return replace(self, seed=new_seed() if seed is None else seed)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What to compose: settings, how it relates to an earlier piece, and an optional clip."""
+
+    spec: PieceSpec
+    kind: PieceKind = PieceKind.COMPOSE
+    parent_id: str | None = None  # continue / remix / take of this stored piece
+    clip: ClipRef | None = None  # a member's upload to continue
+
+    def to_json(self) -> dict[str, Any]:
+        """The job record's request (enough to run it again after a restart)."""
+        clip = None if self.clip is None else vars(self.clip)
+        return {
+            "spec": self.spec.to_json(),
+            "kind": self.kind.value,
+            "parent_id": self.parent_id,
+            "clip": clip,
+        }
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> Work:
+        """Back from a job record."""
+        clip = values.get("clip")
+        return cls(
+            spec=PieceSpec.from_json(values["spec"]),
+            kind=PieceKind(values.get("kind", "compose")),
+            parent_id=values.get("parent_id"),
+            clip=None if clip is None else ClipRef(**clip),
+        )
 
 
 def new_seed() -> int:

@@ -19,13 +19,17 @@ from typing import Any, Protocol
 import pretty_midi
 import symusic
 
+from bot.serving import ServingConfig
 from cadenza.errors import BadInput
 from ingest.melody_line import melody_line
+from model.notes import notes_of
+from model.originality import OriginalityIndex, find_copied_run, top_line
 from model.parts import BarTokens, PartTokenizer, part_name
 from model.request import GeneratedPiece, GenerationRequest, Progress, Task
 from model.sampling import Creativity
 from model.tokenizer import CadenzaTokenizer
 from render import RenderedPiece, RenderJob, RenderPool, midi_from_bytes
+from render.edits import midi_to_bytes
 
 log = logging.getLogger(__name__)
 ORIGINALITY_FILE = "originality.npz"  # built from the training split by `cadenza evaluate`
@@ -119,11 +123,11 @@ class Pipeline:
         render_pool: RenderPool,
         ingest: Any = None,
         model_name: str = "",
-        originality: Any = None,
+        originality: OriginalityIndex | None = None,
     ) -> None:
         self.composer, self.tok, self.render_pool, self.ingest = composer, tokenizer, render_pool, ingest
         self.model_name = model_name
-        self.originality = originality  # training.originality.OriginalityIndex shipped with the checkpoint
+        self.originality = originality  # the index shipped with the checkpoint (None: no figure)
 
     @property
     def genres(self) -> list[str]:
@@ -180,7 +184,7 @@ class Pipeline:
                 raise BadInput("continuing uploads is not available on this server")
             notify(PipelineProgress(Stage.READING))
             primer = await self.ingest(req.clip)
-            tokens = self._tokens(_midi_bytes(primer.score))
+            tokens = self._tokens(midi_to_bytes(primer.score))
             clip = None
             if primer.audio is not None:
                 clip = primer.audio[int(primer.offset_s * primer.sample_rate) :]
@@ -209,7 +213,7 @@ class Pipeline:
             upload = await self.ingest(req.clip)
             melody = pretty_midi.PrettyMIDI(initial_tempo=float(upload.tempo_bpm))
             melody.instruments = [melody_line(upload)]
-            tokens = self._tokens(_midi_bytes(melody))
+            tokens = self._tokens(midi_to_bytes(melody))
             return _Primer(
                 tokens, float(upload.tempo_bpm), None, upload.key.name, remarks=tuple(upload.notes)
             )
@@ -268,9 +272,6 @@ class Pipeline:
         """Share of the melody not copied from any training piece (1.0 = nothing of 8+ notes copied)."""
         if self.originality is None or piece.primer_tokens or piece.request.task is not Task.CONTINUE:
             return {}
-        from training.metrics import notes_of
-        from training.originality import find_copied_run, top_line
-
         melody_notes = len(top_line(notes_of(piece.score)).onset)
         match = find_copied_run(piece.score, self.originality)
         share = 1.0 - match.notes / max(melody_notes, 1)
@@ -319,7 +320,11 @@ class Pipeline:
 
     @classmethod
     async def create(
-        cls, config: Any, checkpoint_path: Path | None = None, ingest: Any = None, metrics: Any = None
+        cls,
+        config: ServingConfig,
+        checkpoint_path: Path | None = None,
+        ingest: Any = None,
+        metrics: Any = None,
     ) -> Pipeline:
         """Load the model, open the queue (in-process engine or Redis) and start the render pool."""
         from model.checkpoint import load_checkpoint
@@ -350,18 +355,16 @@ class Pipeline:
             await close()
 
 
-def _originality_index(checkpoint: Path) -> Any:
+def _originality_index(checkpoint: Path) -> OriginalityIndex | None:
     """The originality index shipped beside a checkpoint (None when it has none)."""
     path = checkpoint / ORIGINALITY_FILE
     if not path.exists():
         log.info("no %s beside the checkpoint: pieces get no originality figure", ORIGINALITY_FILE)
         return None
-    from training.originality import OriginalityIndex
-
     return OriginalityIndex.load(path)
 
 
-def _ingest_function(config: Any) -> Any:
+def _ingest_function(config: ServingConfig) -> Any:
     """ingest's async entry point bound to the configured limits (None if ingest is unavailable)."""
     try:
         from ingest import ingest_upload
@@ -372,15 +375,6 @@ def _ingest_function(config: Any) -> Any:
         return await ingest_upload(data, config.ingest)
 
     return run
-
-
-def _midi_bytes(score: Any) -> bytes:
-    """PrettyMIDI -> MIDI file bytes."""
-    import io
-
-    buf = io.BytesIO()
-    score.write(buf)
-    return buf.getvalue()
 
 
 def _trim(score: Any, end_s: float) -> None:

@@ -6,21 +6,16 @@ is a change here only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.options import Work
+from bot.pipeline import ComposeRequest, Pipeline, PipelineProgress, Stage
 from bot.progress import bar
 from bot.storage import Piece, PieceKind
-
-if TYPE_CHECKING:
-    from bot.jobs import Work
-    from bot.pipeline import ComposeRequest, Pipeline, PipelineProgress
+from model.sampling import Creativity
+from render.presets import PRESETS
 
 
 def compose_request(work: Work, clip: bytes | None, parent: Piece | None) -> ComposeRequest:
     """The pipeline request for a job (a clip's bytes, or the parent piece's MIDI to build on)."""
-    from bot.pipeline import ComposeRequest
-    from model.sampling import Creativity
-
     spec = work.spec
     builds_on_parent = parent is not None and work.kind in (PieceKind.CONTINUE, PieceKind.REMIX)
     return ComposeRequest(
@@ -40,8 +35,6 @@ def compose_request(work: Work, clip: bytes | None, parent: Piece | None) -> Com
 
 def describe_progress(event: PipelineProgress) -> str:
     """A progress event as one line for the member: queue position, percent composed, rendering."""
-    from bot.pipeline import Stage
-
     if event.stage is Stage.QUEUED:
         return f"⏳ In the queue: {event.queue_position} ahead of you…"
     if event.stage is Stage.READING:
@@ -58,6 +51,4 @@ def genres_of(pipeline: Pipeline) -> list[str]:
 
 def sounds() -> list[str]:
     """The render presets members can choose."""
-    from render import PRESETS
-
     return list(PRESETS)

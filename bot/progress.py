@@ -19,14 +19,18 @@ import discord
 
 log = logging.getLogger(__name__)
 Edit = Callable[[str], Awaitable[object]]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class EditPacer:
     """Hands out edit turns at most `per_s` a second, first come first served (no bursts)."""
 
-    def __init__(self, per_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_s: float, clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self._gap = 1.0 / per_s
         self._clock = clock
+        self._sleep = sleep  # with `clock`, what tests replace to run on virtual time
         self._next = -float("inf")
 
     async def turn(self) -> None:
@@ -36,7 +40,7 @@ class EditPacer:
         self._next = at + self._gap
         if at > now:
             # Pacing to a rate, not waiting for an event.
-            await asyncio.sleep(at - now)
+            await self._sleep(at - now)
 
 
 class ProgressMessage:
@@ -48,11 +52,13 @@ class ProgressMessage:
         interval_s: float,
         clock: Callable[[], float] = time.monotonic,
         pacer: EditPacer | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._edit = edit
         self._pacer = pacer
         self._interval = interval_s
         self._clock = clock
+        self._sleep = sleep
         self._wanted: str | None = None
         self._shown: str | None = None
         self._last = -float("inf")
@@ -72,7 +78,7 @@ class ProgressMessage:
             wait = self._last + self._interval - self._clock()
             if wait > 0:
                 # Pacing edits to Discord's rate limit, not waiting for an event.
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
                 continue
             if self._pacer is not None:
                 await self._pacer.turn()
@@ -85,6 +91,11 @@ class ProgressMessage:
             except discord.HTTPException as e:
                 # A lost progress edit is harmless; the result still comes.
                 log.debug("progress edit failed: %s", e)
+
+    async def idle(self) -> None:
+        """Return once every text shown so far has been sent (or the message was closed)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
 
     async def close(self) -> None:
         """Stop editing (before the result is delivered, so no late edit overwrites anything)."""

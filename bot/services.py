@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 import aiohttp
 import discord
 
-from bot.config import Config
 from bot.limits import Admission
-from bot.options import ServerDefaults, SpecChecker
+from bot.options import ServerDefaults, SpecChecker, Work
+from bot.pipeline import Pipeline
 from bot.progress import EditPacer, ProgressMessage
+from bot.serving import ServingConfig
 from bot.settings import BotSettings
-
-if TYPE_CHECKING:
-    from bot.jobs import JobRunner
-    from bot.pipeline import Pipeline
-    from bot.storage import Storage
+from bot.storage import Piece, Storage
 
 
 @dataclass
@@ -37,6 +35,7 @@ class ServerSettingsCache:
 
     storage: Storage
     ttl_s: float
+    clock: Callable[[], float] = time.monotonic  # seconds; tests pass their own
     _cache: dict[int, tuple[float, ServerDefaults]] = field(default_factory=dict)
     _reading: dict[int, asyncio.Future[ServerDefaults]] = field(default_factory=dict)
     reads: int = 0  # database reads made (a figure for tests and metrics)
@@ -46,7 +45,7 @@ class ServerSettingsCache:
         if guild_id is None:
             return ServerDefaults()
         hit = self._cache.get(guild_id)
-        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+        if hit is not None and self.clock() - hit[0] < self.ttl_s:
             return hit[1]
         reading = self._reading.get(guild_id)
         if reading is None:
@@ -61,7 +60,7 @@ class ServerSettingsCache:
         stored = await self.storage.get_guild_settings(guild_id)
         value = ServerDefaults.from_values(stored.values)
         if self._reading.get(guild_id) is asyncio.current_task():  # not overtaken by a `set` meanwhile
-            self._cache[guild_id] = (time.monotonic(), value)
+            self._cache[guild_id] = (self.clock(), value)
         return value
 
     def _forget(self, guild_id: int, done: asyncio.Future[ServerDefaults]) -> None:
@@ -72,14 +71,32 @@ class ServerSettingsCache:
         """Store new defaults (and use them at once in this process)."""
         await self.storage.set_guild_settings(guild_id, value.values(), updated_by=updated_by)
         self._reading.pop(guild_id, None)  # a read in flight began before this write: don't cache it
-        self._cache[guild_id] = (time.monotonic(), value)
+        self._cache[guild_id] = (self.clock(), value)
+
+
+class PieceRunner(Protocol):
+    """What makes a piece for an interaction (`bot.jobs.JobRunner`; cogs and buttons only call it)."""
+
+    async def run(self, interaction: discord.Interaction[Any], work: Work) -> Piece: ...
+
+
+class HasServices(Protocol):
+    """The bot as its cogs and buttons see it (`bot.app.CadenzaBot`)."""
+
+    @property
+    def services(self) -> Services: ...
+
+
+def services_of(interaction: discord.Interaction[Any]) -> Services:
+    """The bot's shared services, from an interaction."""
+    return cast(HasServices, interaction.client).services
 
 
 @dataclass
 class Services:
     """The bot's shared parts, built once at start-up."""
 
-    config: Config
+    config: ServingConfig
     storage: Storage
     pipeline: Pipeline
     http: aiohttp.ClientSession
@@ -87,7 +104,7 @@ class Services:
     admission: Admission
     servers: ServerSettingsCache
     metrics: Any = None  # bot.metrics.Metrics when [metrics] enabled
-    runner: JobRunner = field(init=False)
+    runner: PieceRunner = field(init=False)
     edit_pacer: EditPacer = field(init=False)
 
     def __post_init__(self) -> None:

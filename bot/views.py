@@ -1,127 +1,89 @@
-"""The buttons under every piece, and the Remix modal.
+"""The buttons under every piece, and the one Remix form (pieces and session turns both use it).
 
-Buttons are `DynamicItem`s: their custom ids carry the piece id (`cadenza:take:<id>`), so they keep
-working after a restart without any view state in memory. Anyone in the channel may press them;
-the fairness limits apply to whoever presses.
+Buttons are `DynamicItem`s: their custom ids carry the action and the piece id (`cadenza:take:<id>`),
+so they keep working after a restart without any view state in memory. Anyone in the channel may
+press them; the fairness limits apply to whoever presses.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import discord
 
 from bot.errors import reply_error, reports_errors
-from bot.options import PieceSpec
+from bot.options import PieceSpec, Work
+from bot.services import services_of
 from bot.storage import PieceKind
-
-if TYPE_CHECKING:
-    from bot.app import CadenzaBot
-    from bot.services import Services
+from cadenza.errors import BadInput
 
 PIECE_ID = r"(?P<piece>[A-Za-z0-9_-]{1,40})"
 
 
-def services_of(interaction: discord.Interaction[Any]) -> Services:
-    """The bot's shared services, from an interaction."""
-    return cast("CadenzaBot", interaction.client).services
+@dataclass(frozen=True)
+class PieceAction:
+    """One button under a piece: how it looks and what kind of piece pressing it makes."""
+
+    label: str
+    emoji: str
+    style: discord.ButtonStyle
+    kind: PieceKind
 
 
-async def _spec_of(interaction: discord.Interaction[Any], piece_id: str) -> tuple[Services, PieceSpec]:
-    services = services_of(interaction)
-    piece = await services.storage.get_piece(piece_id)  # NotFound is a friendly CadenzaError
-    return services, PieceSpec.from_json(piece.settings)
+PIECE_ACTIONS = {
+    "take": PieceAction("Another take", "🎲", discord.ButtonStyle.primary, PieceKind.TAKE),
+    "continue": PieceAction("Continue", "⏩", discord.ButtonStyle.secondary, PieceKind.CONTINUE),
+    "remix": PieceAction("Remix", "🎛️", discord.ButtonStyle.secondary, PieceKind.REMIX),
+}
 
 
-class TakeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"cadenza:take:{PIECE_ID}"):
-    """Another take: the same settings with a new seed."""
-
-    def __init__(self, piece_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Another take",
-                emoji="🎲",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"cadenza:take:{piece_id}",
-            )
-        )
-        self.piece_id = piece_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> TakeButton:
-        return cls(match["piece"])
-
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        from bot.jobs import Work
-
-        services, spec = await _spec_of(interaction, self.piece_id)
-        work = Work(spec.with_seed(), PieceKind.TAKE, parent_id=self.piece_id)
-        await services.runner.run(interaction, work)
-
-
-class ContinueButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"cadenza:continue:{PIECE_ID}"
+class PieceButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=rf"cadenza:(?P<action>{'|'.join(PIECE_ACTIONS)}):{PIECE_ID}",
 ):
-    """Continue: extend the piece by its own length."""
+    """Another take (same settings, a new seed), Continue (longer by its own length) or Remix (a form)."""
 
-    def __init__(self, piece_id: str) -> None:
+    def __init__(self, action: str, piece_id: str) -> None:
+        look = PIECE_ACTIONS[action]
         super().__init__(
             discord.ui.Button(
-                label="Continue",
-                emoji="⏩",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"cadenza:continue:{piece_id}",
+                label=look.label, emoji=look.emoji, style=look.style, custom_id=f"cadenza:{action}:{piece_id}"
             )
         )
-        self.piece_id = piece_id
+        self.action, self.piece_id = action, piece_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ContinueButton:
-        return cls(match["piece"])
+    ) -> PieceButton:
+        return cls(match["action"], match["piece"])
 
     @reports_errors
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        from bot.jobs import Work
-
-        services, spec = await _spec_of(interaction, self.piece_id)
-        work = Work(spec.with_seed(), PieceKind.CONTINUE, parent_id=self.piece_id)
+        services = services_of(interaction)
+        piece = await services.storage.get_piece(self.piece_id)  # NotFound is a friendly CadenzaError
+        spec = PieceSpec.from_json(piece.settings)
+        if self.action == "remix":
+            await interaction.response.send_modal(
+                RemixModal(f"cadenza:remix-modal:{self.piece_id}", spec, self._remix, "Remix this piece")
+            )
+            return
+        work = Work(spec.with_seed(), PIECE_ACTIONS[self.action].kind, parent_id=self.piece_id)
         await services.runner.run(interaction, work)
 
-
-class RemixButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"cadenza:remix:{PIECE_ID}"):
-    """Remix: a modal to change genre, sound and tempo over the same material."""
-
-    def __init__(self, piece_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Remix",
-                emoji="🎛️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"cadenza:remix:{piece_id}",
-            )
-        )
-        self.piece_id = piece_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> RemixButton:
-        return cls(match["piece"])
-
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        _, spec = await _spec_of(interaction, self.piece_id)
-        await interaction.response.send_modal(RemixModal(self.piece_id, spec))
+    async def _remix(self, interaction: discord.Interaction[Any], spec: PieceSpec) -> None:
+        work = Work(spec, PieceKind.REMIX, parent_id=self.piece_id)
+        await services_of(interaction).runner.run(interaction, work)
 
 
-class RemixModal(discord.ui.Modal, title="Remix this piece"):
-    """Genre, sound and tempo for a remix, prefilled with the piece's own."""
+Remix = Callable[[discord.Interaction[Any], PieceSpec], Awaitable[None]]
+
+
+class RemixModal(discord.ui.Modal, title="Remix"):
+    """Genre, sound and tempo for a remix, prefilled with the piece's own; `remix` makes it."""
 
     genre: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
         label="Genre", custom_id="genre", max_length=40
@@ -141,29 +103,25 @@ class RemixModal(discord.ui.Modal, title="Remix this piece"):
         placeholder="leave empty for the genre's usual",
     )
 
-    def __init__(self, piece_id: str, spec: PieceSpec) -> None:
-        super().__init__(custom_id=f"cadenza:remix-modal:{piece_id}")
-        self.piece_id = piece_id
-        self.spec = spec
+    def __init__(self, custom_id: str, spec: PieceSpec, remix: Remix, title: str) -> None:
+        super().__init__(title=title, custom_id=custom_id)
+        self.spec, self.remix = spec, remix
         self.genre.default = spec.genre
         self.sound.default = spec.sound or ""
         self.tempo.default = str(spec.tempo) if spec.tempo else ""
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        from bot.jobs import Work
-
         services = services_of(interaction)
-        tempo_text = self.tempo.value.strip()
         spec = services.checker.build(
             await services.servers.get(interaction.guild_id),
             genre=self.genre.value,
             seconds=self.spec.seconds,
             key=self.spec.key,
-            tempo=_number(tempo_text) if tempo_text else None,
+            tempo=parse_tempo(self.tempo.value),
             sound=self.sound.value or None,
             creativity=self.spec.creativity,
         )
-        await services.runner.run(interaction, Work(spec, PieceKind.REMIX, parent_id=self.piece_id))
+        await self.remix(interaction, spec)
 
     async def on_error(  # type: ignore[override]  # Modal.on_error takes no item, unlike View's
         self, interaction: discord.Interaction[Any], error: Exception, /
@@ -171,9 +129,11 @@ class RemixModal(discord.ui.Modal, title="Remix this piece"):
         await reply_error(interaction, error)
 
 
-def _number(text: str) -> float:
-    from cadenza.errors import BadInput
-
+def parse_tempo(text: str) -> float | None:
+    """A tempo typed into a form: None when empty, BadInput when it is not a number."""
+    text = text.strip()
+    if not text:
+        return None
     try:
         return float(text)
     except ValueError as e:
@@ -183,12 +143,12 @@ def _number(text: str) -> float:
 def piece_view(piece_id: str) -> discord.ui.View:
     """The buttons for a piece's message."""
     view = discord.ui.View(timeout=None)
-    for button in (TakeButton(piece_id), ContinueButton(piece_id), RemixButton(piece_id)):
-        view.add_item(button)
+    for action in PIECE_ACTIONS:
+        view.add_item(PieceButton(action, piece_id))
     return view
 
 
-PIECE_BUTTONS = (TakeButton, ContinueButton, RemixButton)
+PIECE_BUTTONS = (PieceButton,)
 
 
 def piece_id_of(message: discord.Message) -> str | None:
@@ -196,7 +156,7 @@ def piece_id_of(message: discord.Message) -> str | None:
     for row in message.components:
         for child in getattr(row, "children", ()):
             match = re.fullmatch(
-                rf"cadenza:(?:take|continue|remix):{PIECE_ID}", getattr(child, "custom_id", "") or ""
+                rf"cadenza:(?:{'|'.join(PIECE_ACTIONS)}):{PIECE_ID}", getattr(child, "custom_id", "") or ""
             )
             if match:
                 return match["piece"]

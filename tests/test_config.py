@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pretty_midi
 import pytest
 
-from bot.config import config_from_tables, load_config
 from cadenza.errors import ConfigError
+from launch.config import SHIPPED_CONFIG, config_from_tables, config_path, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,15 +42,19 @@ def test_bad_config_names_what_is_wrong(tables: dict, message: str) -> None:
         config_from_tables(tables, env={})
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "CADENZA_CONFIG")}
+    # The repository on the path, as an installed package would be, wherever the command runs.
+    path = os.pathsep.join(p for p in (str(REPO), base.get("PYTHONPATH", "")) if p)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "launch.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=REPO,
-        env={**base, **(env or {})},
+        cwd=cwd,
+        env={**base, "PYTHONPATH": path, **(env or {})},
     )
 
 
@@ -62,7 +67,7 @@ def test_help_lists_every_subcommand() -> None:
 
 def test_bot_without_a_token_explains_how_to_get_one(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--config", str(REPO / "config.toml"), "bot"],
+        [sys.executable, "-m", "launch.cli", "--config", str(REPO / "config.toml"), "bot"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -79,3 +84,49 @@ def test_bad_config_file_stops_the_command_with_its_message(tmp_path: Path) -> N
     out = run_cli("--config", str(bad), "bot")
     assert out.returncode == 2
     assert "unknown key engine.max_bach" in out.stderr
+
+
+def test_session_settings_refuse_a_menu_longer_than_discord_allows() -> None:
+    with pytest.raises(ConfigError, match="branch_choices"):
+        config_from_tables({"sessions": {"branch_choices": 26}}, env={})
+
+
+def test_outside_the_checkout_the_command_uses_the_shipped_defaults_and_says_so(tmp_path: Path) -> None:
+    song = pretty_midi.PrettyMIDI(initial_tempo=100)
+    piano = pretty_midi.Instrument(program=0)
+    piano.notes = [pretty_midi.Note(90, 60 + (i % 5) * 2, i * 0.6, i * 0.6 + 0.5) for i in range(12)]
+    song.instruments.append(piano)
+    song.write(str(tmp_path / "song.mid"))
+    out = run_cli("transcribe", "song.mid", "--out", "notes.mid", cwd=tmp_path)  # no ./config.toml here
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "notes.mid").stat().st_size > 0
+    assert f"config: {SHIPPED_CONFIG}" in out.stderr.splitlines()[0]
+
+
+def test_help_names_the_shipped_defaults() -> None:
+    out = run_cli("--help", cwd=REPO / "docs")
+    assert "--config" in out.stdout and "shipped defaults" in out.stdout
+    assert SHIPPED_CONFIG.read_text() == (REPO / "config.toml").read_text()  # one file, not a copy
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "here", "expected"),
+    [
+        (Path("mine.toml"), {"CADENZA_CONFIG": "env.toml"}, True, Path("mine.toml")),
+        (None, {"CADENZA_CONFIG": "env.toml"}, True, Path("env.toml")),
+        (None, {}, True, Path("config.toml")),
+        (None, {}, False, SHIPPED_CONFIG),
+    ],
+)
+def test_config_path_prefers_the_flag_then_the_environment_then_this_folder(
+    given: Path | None,
+    env: dict[str, str],
+    here: bool,
+    expected: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if here:
+        (tmp_path / "config.toml").write_text("")
+    assert config_path(given, env) == expected

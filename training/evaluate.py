@@ -22,13 +22,14 @@ from torch import nn
 
 from cadenza.errors import CheckpointError
 from model.checkpoint import Checkpoint, load_checkpoint, read_meta
+from model.originality import OriginalityIndex, find_copied_run, top_line
 from model.parts import PartTokenizer, tokenizer_from_json
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
 from training.evaluate_music import Excerpt, music_report, originality_summary, real_pieces
+from training.evaluate_settings import EvalSettings
 from training.evaluate_tasks import infill_bits
 from training.form import generated_form, real_form
-from training.originality import OriginalityIndex, find_copied_run, top_line
 from training.part_windows import PartWindowSampler, TaskMix
 from training.token_store import TokenSplit, read_corpus_meta
 
@@ -36,39 +37,6 @@ log = logging.getLogger(__name__)
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
 CONTINUE_ONLY = TaskMix(continue_=1.0, infill=0.0, fill=0.0)  # v2 likelihood: the continuation task alone
-PARTS = ("nll", "music", "originality", "form", "infill")
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """What is measured and on how much data."""
-
-    windows_per_genre: int = 64  # test windows per genre (each genre's figure equally precise)
-    batch_size: int = 8  # windows per forward pass
-    seq_len: int = 0  # tokens per window; 0 = the shortest context among the checkpoints, at most 512
-    seed: int = 1234  # fixes the test windows and the sampling seeds (seed, seed+1, ...)
-    samples_per_genre: int = 32  # pieces sampled per genre for the music metrics and originality
-    seconds: float = 30.0  # length of each sampled piece, and of the real excerpts they are compared with
-    real_per_genre: int = 64  # held-out real pieces per genre the samples are compared against
-    parts: tuple[str, ...] = PARTS  # which of nll, music, originality, form, infill to run
-    infill_pieces_per_genre: int = 32  # held-out pieces per genre whose gaps infill is scored on
-
-    def __post_init__(self) -> None:
-        if (
-            self.windows_per_genre < 1
-            or self.batch_size < 1
-            or self.samples_per_genre < 1
-            or self.real_per_genre < 1
-        ):
-            raise ValueError(
-                "windows_per_genre, batch_size, samples_per_genre and real_per_genre must be >= 1"
-            )
-        if self.seq_len < 0 or self.seq_len == 1:
-            raise ValueError("seq_len must be 0 (automatic) or at least 2")
-        if not 1 <= self.seconds <= 600:
-            raise ValueError("seconds must be between 1 and 600")
-        if set(self.parts) - set(PARTS):
-            raise ValueError(f"parts must be among {', '.join(PARTS)}")
 
 
 @dataclass(frozen=True)

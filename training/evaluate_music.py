@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from model.notes import Notes, notes_of
+from model.originality import FLAG_BARS, CopyMatch, OriginalityIndex
 from model.request import GeneratedPiece
 from model.tokenizer import CadenzaTokenizer
-from training.metrics import Notes, compare_sets, notes_of
-from training.originality import FLAG_BARS, CopyMatch, OriginalityIndex
+from training.metrics import compare_sets
 from training.token_store import TokenSplit
 
 if TYPE_CHECKING:
-    from training.evaluate import EvalSettings
+    from training.evaluate_settings import EvalSettings
 
 BAR_BINS = (1.0, 2.0, 4.0, 8.0)  # histogram edges of copied-run lengths, in bars
 

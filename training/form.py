@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from cadenza.theory import KEY_NAMES
+from model.notes import Notes, notes_of
+from model.originality import top_line
 from model.request import GeneratedPiece
 from model.tokenizer import CadenzaTokenizer
-from training.metrics import Notes, notes_of
-from training.originality import top_line
 from training.token_store import TokenSplit
 
 STRONG_SPLIT = (4, 6, 12)  # metres (by numerator) whose bar has a second strong beat half-way

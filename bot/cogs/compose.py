@@ -9,8 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.attachments import ClipRef, looks_like_clip
-from bot.jobs import Work
-from bot.options import CREATIVITY, MAX_SEED, PieceSpec
+from bot.options import CREATIVITY, MAX_SEED, PieceSpec, Work
 from bot.storage import PieceKind
 from bot.tree import choices, set_option
 from bot.views import piece_id_of

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.reply import COLOUR
+from bot.replies import COLOUR
 
 if TYPE_CHECKING:
     from bot.app import CadenzaBot
@@ -67,7 +67,7 @@ class InfoCog(commands.Cog, name="Info"):
 
     def genres_text(self) -> str:
         """One line per genre of the loaded model."""
-        sources = self.bot.services.config.corpus.genres
+        sources = self.bot.services.config.genre_sources
         lines = []
         for genre in self.bot.services.checker.genres:
             note = GENRE_NOTES.get(genre, "a genre from the operator's own music")

@@ -17,14 +17,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.compose import clip_ref
-from bot.reply import COLOUR
-from bot.sessions.messages import STATUS_WORDS, card_embed, top_embed
+from bot.replies import COLOUR, STATUS_WORDS, card_embed, top_embed
 from bot.sessions.mixing import render_mix
-from bot.sessions.turns import Move, TurnAsk, TurnMaker, is_manager, turn_message
+from bot.sessions.moves import Move, TurnAsk
+from bot.sessions.turns import TurnMaker, is_manager, turn_reply
 from bot.sessions.views import SESSION_ITEMS
 from bot.storage import RemixSession, SessionStatus, Turn
 from bot.tree import choices, set_option
 from cadenza.errors import BadInput, Forbidden, NotFound
+from render.tree import Node, draw_tree
 
 if TYPE_CHECKING:
     from bot.app import CadenzaBot
@@ -83,23 +84,25 @@ class SessionsCog(commands.GroupCog, name="Sessions", group_name="session"):
         )
         ask = TurnAsk(Move.UPLOAD if clip else Move.START, spec, clip=clip_ref(clip) if clip else None)
         name = (title or f"{interaction.user.display_name}'s session").strip()[:80]
+        await self.maker.check_hourly_limit(interaction.user.id)  # the first piece is a turn
         with services.admission.admit(interaction.user.id, interaction.guild_id):
             await interaction.response.defer(thinking=True)
-            await self._check_member(interaction.user.id)
-            thread = await channel.create_thread(
-                name=name, type=discord.ChannelType.public_thread, auto_archive_duration=10080
-            )
-            session = await services.storage.create_session(
-                guild_id=channel.guild.id,
-                thread_id=thread.id,
-                title=name,
-                genre=spec.genre,
-                sound=spec.sound or "",
-                starter_id=interaction.user.id,
-            )
+            # The first turn is made before the thread and the session exist: if it fails, nothing is
+            # left behind, and the member just runs /session start again.
             made = await self.maker.make_with_progress(interaction, ask)
+        thread = await channel.create_thread(
+            name=name, type=discord.ChannelType.public_thread, auto_archive_duration=10080
+        )
+        session = await services.storage.create_session(
+            guild_id=channel.guild.id,
+            thread_id=thread.id,
+            title=name,
+            genre=spec.genre,
+            sound=spec.sound or "",
+            starter_id=interaction.user.id,
+        )
         posted = await self.maker.store(session, ask, made, interaction)
-        message = turn_message(session, posted, interaction.user)
+        message = turn_reply(session, posted, interaction.user)
         card = card_embed(session, interaction.user, self._limits_text())
         await thread.send(
             content=f"{interaction.user.mention} started a remix session. Join in!",
@@ -108,14 +111,6 @@ class SessionsCog(commands.GroupCog, name="Sessions", group_name="session"):
             **message,
         )
         await interaction.followup.send(f"🎶 **{name}** is open in {thread.mention}: take your turns there!")
-
-    async def _check_member(self, user_id: int) -> None:
-        """The hourly turn limit applies to starting too (the first piece is a turn)."""
-        from datetime import timedelta
-
-        limit = self.settings.turns_per_member_per_hour
-        if await self.bot.services.storage.count_recent_turns(user_id, within=timedelta(hours=1)) >= limit:
-            raise Forbidden(f"You've taken {limit} turns this hour. Let others play, then try again.")
 
     def _limits_text(self) -> str:
         s = self.settings
@@ -164,8 +159,6 @@ class SessionsCog(commands.GroupCog, name="Sessions", group_name="session"):
     @app_commands.command(name="tree")
     async def tree(self, interaction: discord.Interaction[Any]) -> None:
         """Draw this session's family tree of turns."""
-        from bot.sessions.tree import Node, draw_tree
-
         session = await self._session_here(interaction)
         await interaction.response.defer(thinking=True)
         storage = self.bot.services.storage
@@ -207,8 +200,8 @@ class SessionsCog(commands.GroupCog, name="Sessions", group_name="session"):
         last = _turn_numbered(turns, turn) if turn else turns[-1]
         with services.admission.admit(interaction.user.id, interaction.guild_id):
             await interaction.response.defer(thinking=True)
-            embed, files = await render_mix(services, session, turns, last, self.settings.mix_crossfade_s)
-        await interaction.followup.send(embed=embed, files=files)
+            mix = await render_mix(services, session, turns, last, self.settings.mix_crossfade_s)
+        await interaction.followup.send(**mix)
 
     # -- lock, unlock, end -------------------------------------------------------------------------
 

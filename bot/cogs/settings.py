@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.options import CREATIVITY, ServerDefaults
-from bot.reply import COLOUR
+from bot.replies import COLOUR
 from bot.tree import choices, set_option
 from cadenza.errors import BadInput, Forbidden
 

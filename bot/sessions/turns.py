@@ -1,67 +1,37 @@
 """Making one turn of a session: check the limits, compose (or harmonize, or read an upload), store
 the piece and the turn, and post it in the thread with its files, its author and its buttons.
 
-Each stored turn holds only its own material (see `bot.sessions.music`); the audio posted with a
+Each stored turn holds only its own material (see `render.edits`); the audio posted with a
 continuation also plays the bars it continued (shaded on the piano roll), so it is heard in context.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
-from bot.attachments import ClipRef, check_declared, download
-from bot.options import PieceSpec
+from bot.attachments import check_declared, download
+from bot.options import Work
+from bot.pipeline_adapter import compose_request, describe_progress
 from bot.progress import ProgressMessage
-from bot.reply import piece_files
-from bot.sessions.music import length_s, midi_bytes, own_material, segment
+from bot.replies import turn_message
+from bot.services import Services
+from bot.sessions.moves import MOVE_KINDS, Move, TurnAsk
 from bot.sessions.settings import SessionSettings
 from bot.storage import Piece, PieceKind, RemixSession, SessionStatus, Turn
 from cadenza.errors import BadInput, Forbidden, GenerationFailed, RateLimited
 from render import RenderJob, midi_from_bytes
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from render.edits import length_s, midi_to_bytes, own_material, segment
+from render.harmonize import harmonize
 
 log = logging.getLogger(__name__)
 COMPOSE_TRIES = 3  # a short continuation can come out empty; a new seed usually fixes it
-
-
-class Move(enum.StrEnum):
-    """What a turn did (stored in the piece's settings as "move"; the tree colours by it)."""
-
-    START = "start"
-    CONTINUE = "continue"
-    BRANCH = "branch"  # a continuation of an earlier turn than the latest
-    REMIX = "remix"
-    HARMONIZE = "harmonize"
-    UPLOAD = "upload"
-
-
-MOVE_KINDS = {
-    Move.START: PieceKind.COMPOSE,
-    Move.CONTINUE: PieceKind.CONTINUE,
-    Move.BRANCH: PieceKind.CONTINUE,
-    Move.REMIX: PieceKind.REMIX,
-    Move.HARMONIZE: PieceKind.HARMONIZE,
-    Move.UPLOAD: PieceKind.UPLOAD,
-}
-
-
-@dataclass(frozen=True)
-class TurnAsk:
-    """A member's request for a turn."""
-
-    move: Move
-    spec: PieceSpec
-    parent_id: str | None = None  # the turn built on (None for the first turn)
-    clip: ClipRef | None = None  # an upload to splice in (Move.UPLOAD, or START with a clip)
+HOURLY_RETRY_S = 600.0  # "try again in" for a member at the hourly turn limit (the window slides)
 
 
 @dataclass(frozen=True)
@@ -107,10 +77,16 @@ class TurnMaker:
                 f"This session has reached its {self.settings.max_turns} turns. "
                 "Start a new one with `/session start`, perhaps from a `/session mix`."
             )
+        await self.check_hourly_limit(user_id)
+
+    async def check_hourly_limit(self, user_id: int) -> None:
+        """The one rule for turns per member per hour (starting a session counts: its piece is a turn)."""
         limit = self.settings.turns_per_member_per_hour
         recent = await self.services.storage.count_recent_turns(user_id, within=timedelta(hours=1))
         if recent >= limit:
-            raise RateLimited(f"You've taken {limit} turns this hour. Let others play, then try again.", 600)
+            raise RateLimited(
+                f"You've taken {limit} turns this hour. Let others play, then try again.", HOURLY_RETRY_S
+            )
 
     async def take(self, interaction: discord.Interaction[Any], session_id: str, ask: TurnAsk) -> PostedTurn:
         """A member's turn from a button, menu, modal or command in the session's thread."""
@@ -125,7 +101,7 @@ class TurnMaker:
             made = await self.make_with_progress(interaction, ask)
         posted = await self.store(session, ask, made, interaction)
         await interaction.followup.send(
-            **turn_message(session, posted, interaction.user), allowed_mentions=discord.AllowedMentions.none()
+            **turn_reply(session, posted, interaction.user), allowed_mentions=discord.AllowedMentions.none()
         )
         return posted
 
@@ -179,9 +155,6 @@ class TurnMaker:
         raise GenerationFailed("The composer found nothing to add this time. Press the button again.")
 
     async def _compose_once(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
-        from bot.jobs import Work
-        from bot.pipeline_adapter import compose_request, describe_progress
-
         kind = MOVE_KINDS[ask.move]
         parent = None if kind is PieceKind.COMPOSE else await self._parent(ask)
         request = compose_request(Work(ask.spec, kind, ask.parent_id), None, parent)
@@ -198,9 +171,7 @@ class TurnMaker:
         return MadeTurn(own, composed.audio, composed.png, meta, composed.remarks)
 
     async def _harmonize(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
-        """The parent's melody with accompanying voices written under it (see bot.sessions.harmony)."""
-        from bot.sessions.harmony import harmonize
-
+        """The parent's melody with accompanying voices written under it (see render.harmonize)."""
         parent = await self._parent(ask)
         progress.show("🎹 Writing voices under the melody…")
         score, key = await asyncio.to_thread(harmonize, midi_from_bytes(parent.midi))
@@ -237,7 +208,7 @@ class TurnMaker:
             )
         )
         meta = {"key": key, "duration_s": round(length_s(score), 3), "sound": rendered.preset, "model": ""}
-        return MadeTurn(midi_bytes(score), rendered.audio, rendered.png, meta, remarks)
+        return MadeTurn(midi_to_bytes(score), rendered.audio, rendered.png, meta, remarks)
 
     async def store(
         self, session: RemixSession, ask: TurnAsk, made: MadeTurn, interaction: discord.Interaction[Any]
@@ -277,21 +248,9 @@ class TurnMaker:
         return PostedTurn(turn, piece, made, parent_number)
 
 
-def turn_message(session: RemixSession, posted: PostedTurn, author: discord.abc.User) -> dict[str, Any]:
-    """The keyword arguments of a turn's message: embed, files and buttons."""
-    from bot.sessions.messages import turn_embed
-    from bot.sessions.views import turn_view
-
+def turn_reply(session: RemixSession, posted: PostedTurn, author: discord.abc.User) -> dict[str, Any]:
+    """The keyword arguments of a posted turn's message (see `bot.replies.turn_message`)."""
     made = posted.made
-    return {
-        "embed": turn_embed(
-            session,
-            posted.turn,
-            posted.piece,
-            {**made.meta, "remarks": made.remarks},
-            author,
-            posted.parent_number,
-        ),
-        "files": piece_files(made.audio, made.midi, made.png),
-        "view": turn_view(posted.piece.id),
-    }
+    meta = {**made.meta, "remarks": made.remarks}
+    files = (made.audio, made.midi, made.png)
+    return turn_message(session, posted.turn, posted.piece, meta, author, posted.parent_number, files)

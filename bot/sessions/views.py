@@ -7,20 +7,17 @@ Custom ids carry what they act on: `cadenza:turn:<action>:<piece id>` for the bu
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import discord
+from discord.ext import commands
 
-from bot.errors import reply_error, reports_errors
+from bot.errors import reports_errors
 from bot.options import PieceSpec
-from bot.sessions.turns import Move, TurnAsk
-from bot.views import PIECE_ID
+from bot.services import services_of
+from bot.sessions.moves import Move, TurnAsk, TurnTaker
+from bot.views import PIECE_ID, RemixModal
 from cadenza.errors import BadInput, Forbidden
-
-if TYPE_CHECKING:
-    from bot.app import CadenzaBot
-    from bot.services import Services
-    from bot.sessions.turns import TurnMaker
 
 ACTIONS = {  # action -> (label, emoji, style)
     "continue": ("Continue", "⏩", discord.ButtonStyle.primary),
@@ -32,21 +29,18 @@ ACTIONS = {  # action -> (label, emoji, style)
 SESSION_ID = r"(?P<session>[A-Za-z0-9_-]{1,40})"
 
 
-def _services(interaction: discord.Interaction[Any]) -> Services:
-    return cast("CadenzaBot", interaction.client).services
-
-
-def _maker(interaction: discord.Interaction[Any]) -> TurnMaker:
-    cog = cast("CadenzaBot", interaction.client).get_cog("Sessions")
-    maker = getattr(cog, "maker", None)
+def _maker(interaction: discord.Interaction[Any]) -> TurnTaker:
+    client = interaction.client
+    cog = client.get_cog("Sessions") if isinstance(client, commands.Bot) else None
+    maker: TurnTaker | None = getattr(cog, "maker", None)
     if maker is None:
         raise BadInput("sessions are not available right now")
-    return cast("TurnMaker", maker)
+    return maker
 
 
 async def next_spec(interaction: discord.Interaction[Any], piece_id: str) -> tuple[str, PieceSpec]:
     """The session of a turn, and the turn's settings with a new seed and the session's turn length."""
-    services = _services(interaction)
+    services = services_of(interaction)
     turn = await services.storage.get_turn(piece_id)
     piece = await services.storage.get_piece(piece_id)
     spec = PieceSpec.from_json(piece.settings).with_seed()
@@ -84,16 +78,23 @@ class TurnButton(
             return
         session_id, spec = await next_spec(interaction, self.piece_id)
         if self.action == "remix":
-            await interaction.response.send_modal(SessionRemixModal(self.piece_id, spec))
+            modal = RemixModal(f"cadenza:turn-remix:{self.piece_id}", spec, self._remix, "Remix this turn")
+            modal.tempo.placeholder = "leave empty to keep the turn's tempo"
+            await interaction.response.send_modal(modal)
         elif self.action == "branch":
             await send_branch_menu(interaction, session_id)
         else:
             move = Move.HARMONIZE if self.action == "harmonize" else Move.CONTINUE
             await _maker(interaction).take(interaction, session_id, TurnAsk(move, spec, self.piece_id))
 
+    async def _remix(self, interaction: discord.Interaction[Any], spec: PieceSpec) -> None:
+        """New genre, sound or tempo over the turn's material (the form's answer)."""
+        session_id = (await services_of(interaction).storage.get_turn(self.piece_id)).session_id
+        await _maker(interaction).take(interaction, session_id, TurnAsk(Move.REMIX, spec, self.piece_id))
+
     async def _vote(self, interaction: discord.Interaction[Any]) -> None:
         """Like the turn, or take the like back."""
-        storage = _services(interaction).storage
+        storage = services_of(interaction).storage
         turn = await storage.get_turn(self.piece_id)
         session = await storage.get_session(turn.session_id)
         if session.status.value == "ended":
@@ -118,7 +119,7 @@ def turn_view(piece_id: str) -> discord.ui.View:
 
 async def send_branch_menu(interaction: discord.Interaction[Any], session_id: str) -> None:
     """An ephemeral menu of the session's turns, newest first, to continue from."""
-    services = _services(interaction)
+    services = services_of(interaction)
     turns = await services.storage.session_turns(session_id)
     wanted = _maker(interaction).settings.branch_choices
     options = []
@@ -161,55 +162,6 @@ class BranchSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"c
         if session_id != self.session_id:
             raise BadInput("That turn belongs to another session.")
         await _maker(interaction).take(interaction, session_id, TurnAsk(Move.BRANCH, spec, values[0]))
-
-
-class SessionRemixModal(discord.ui.Modal, title="Remix this turn"):
-    """New genre, sound or tempo over the turn's material, prefilled with the turn's own."""
-
-    genre: discord.ui.TextInput[SessionRemixModal] = discord.ui.TextInput(
-        label="Genre", custom_id="genre", max_length=40
-    )
-    sound: discord.ui.TextInput[SessionRemixModal] = discord.ui.TextInput(
-        label="Sound", custom_id="sound", required=False, max_length=40, placeholder="e.g. piano, strings"
-    )
-    tempo: discord.ui.TextInput[SessionRemixModal] = discord.ui.TextInput(
-        label="Tempo (beats per minute)",
-        custom_id="tempo",
-        required=False,
-        max_length=6,
-        placeholder="leave empty to keep the turn's tempo",
-    )
-
-    def __init__(self, piece_id: str, spec: PieceSpec) -> None:
-        super().__init__(custom_id=f"cadenza:turn-remix:{piece_id}")
-        self.piece_id, self.spec = piece_id, spec
-        self.genre.default = spec.genre
-        self.sound.default = spec.sound or ""
-        self.tempo.default = str(spec.tempo) if spec.tempo else ""
-
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        services = _services(interaction)
-        tempo_text = self.tempo.value.strip()
-        try:
-            tempo = float(tempo_text) if tempo_text else None
-        except ValueError as e:
-            raise BadInput(f"The tempo must be a number of beats per minute, not `{tempo_text}`.") from e
-        spec = services.checker.build(
-            await services.servers.get(interaction.guild_id),
-            genre=self.genre.value,
-            seconds=self.spec.seconds,
-            key=self.spec.key,
-            tempo=tempo,
-            sound=self.sound.value or None,
-            creativity=self.spec.creativity,
-        )
-        session_id = (await services.storage.get_turn(self.piece_id)).session_id
-        await _maker(interaction).take(interaction, session_id, TurnAsk(Move.REMIX, spec, self.piece_id))
-
-    async def on_error(  # type: ignore[override]  # Modal.on_error takes no item, unlike View's
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        await reply_error(interaction, error)
 
 
 SESSION_ITEMS = (TurnButton, BranchSelect)

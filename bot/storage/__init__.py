@@ -3,7 +3,7 @@
 SQLite under the data folder by default; PostgreSQL through CADENZA_DATABASE_URL. The schema is
 migrated to the newest revision whenever `Storage.open` runs.
 
-Names are imported on first use, so `bot.config` can import `StorageSettings` without loading
+Names are imported on first use, so `bot.serving` can import `StorageSettings` without loading
 SQLAlchemy and Alembic into every CLI command.
 """
 

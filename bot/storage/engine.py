@@ -72,15 +72,24 @@ def _sqlite_engine(url: sa.URL, settings: StorageSettings) -> AsyncEngine:
         assert url.database is not None
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=settings.echo, **kwargs)
-    _make_sqlite_transactional(engine, wal=not memory)
+    _make_sqlite_transactional(engine)
     return engine
 
 
-def _make_sqlite_transactional(engine: AsyncEngine, wal: bool) -> None:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _make_sqlite_transactional(engine: AsyncEngine) -> None:
     """Let SQLAlchemy, not the sqlite3 module, open transactions (which it does late, and not for DDL).
 
     This is SQLAlchemy's documented recipe; it makes migrations transactional and lets a writer take
-    the write lock up front (`BEGIN IMMEDIATE`) so two writers queue instead of deadlocking.
+    the write lock up front (`BEGIN IMMEDIATE`) so two writers queue instead of deadlocking. WAL is not
+    set here: switching to it from two connections at once fails (see `bot.storage.sqlite_file`).
     """
 
     @sa.event.listens_for(engine.sync_engine, "connect")
@@ -88,8 +97,6 @@ def _make_sqlite_transactional(engine: AsyncEngine, wal: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")  # SQLite ignores foreign keys unless asked
-        if wal:
-            cursor.execute("PRAGMA journal_mode = WAL")  # readers do not wait for the writer
         cursor.close()
 
     @sa.event.listens_for(engine.sync_engine, "begin")

@@ -10,7 +10,7 @@ class StorageSettings:
     """How the database is reached; which database comes from CADENZA_DATABASE_URL (or SQLite)."""
 
     sqlite_file: str = "cadenza.db"  # SQLite file inside app.data_dir, used when no database URL is set
-    sqlite_busy_timeout_s: float = 15.0  # a writer waits this long for another one's lock before failing
+    sqlite_busy_timeout_s: float = 15.0  # a writer (and Storage.open) waits this long for another's lock
     pool_size: int = 5  # PostgreSQL connections kept open per process (a bot or a worker)
     max_overflow: int = 10  # extra PostgreSQL connections allowed under bursts, closed when idle
     pool_timeout_s: float = 10.0  # wait this long for a free pooled connection, then fail the request

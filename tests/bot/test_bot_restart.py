@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import Work
-from bot.options import PieceSpec
+from bot.options import PieceSpec, Work
 from bot.storage import JobStatus, Storage
 from model.checkpoint import read_meta
 from tests.bot.conftest import StartCadenza

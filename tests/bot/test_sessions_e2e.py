@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +20,9 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from bot.sessions.music import length_s, markers
 from bot.storage import Storage
 from model.checkpoint import read_meta
+from render.edits import length_s, markers
 from tests.bot.conftest import COMMANDS, USERS, Harness, melody_midi, toml_value, write_config
 from tests.discord_emulator import BotProcess, Emulator, EmulatorSettings, InteractionTrace, Reply, ReplyKind
 
@@ -227,3 +229,21 @@ async def check_permissions(emu: Emulator, thread: int, latest: Reply, latest_pi
         timeout=60
     )
     assert tree_after_end.file("session_tree.png").data[:4] == b"\x89PNG"
+
+
+async def test_a_start_whose_first_turn_fails_leaves_no_thread_or_session_behind(cadenza: Harness) -> None:
+    emu = cadenza.emu
+    threads_before = sum(c.is_thread for c in emu.world.channels.values())
+    silence = pretty_midi.PrettyMIDI(initial_tempo=100)
+    silence.instruments.append(pretty_midi.Instrument(program=0))  # a track without a single note
+    data = io.BytesIO()
+    silence.write(data)
+    clip = await emu.upload_attachment("silence.mid", data.getvalue(), "audio/midi")
+    start = await emu.slash("session start", {"title": "Quiet jam", "clip": clip}, user="member01")
+    said = await ephemeral_text(start)
+    assert "notes" in said, said
+    assert sum(c.is_thread for c in emu.world.channels.values()) == threads_before
+    database = cadenza.config.parent / "data" / "cadenza.db"
+    with closing(sqlite3.connect(database)) as db:
+        (sessions,) = db.execute("SELECT COUNT(*) FROM sessions WHERE title = 'Quiet jam'").fetchone()
+    assert sessions == 0

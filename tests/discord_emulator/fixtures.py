@@ -43,7 +43,7 @@ async def start_bot(discord_emulator: Emulator, tmp_path: Path) -> AsyncIterator
     """`await start_bot(*args, call=..., module=..., env=..., without_zstd=..., commands=[...])`.
 
     Starts the program as a subprocess through the launcher (default: the Cadenza bot,
-    `bot.cli.main(["bot", *args])`), waits for its IDENTIFY and, if `commands` names any, for
+    `launch.cli.main(["bot", *args])`), waits for its IDENTIFY and, if `commands` names any, for
     their sync; every started process is stopped (Ctrl-C) at teardown. Logs: tmp_path/bot-N.log.
     """
     started: list[BotProcess] = []

@@ -7,7 +7,7 @@ discord.py reads its REST base (`discord.http.Route.BASE`) and gateway address
 (`discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`) from module-level settings each time it
 builds a request or connects; the launcher sets both, then runs the program:
 
-- default: the Cadenza bot, `bot.cli.main(["bot", *ARGS])` (what `python -m bot ARGS` does);
+- default: the Cadenza bot, `launch.cli.main(["bot", *ARGS])` (what `python -m bot ARGS` does);
 - `--call pkg.mod:func`: `func(ARGS)` (a list of str), its return value the exit status;
 - `--module pkg.mod`: the module run as `__main__` with `sys.argv = [pkg.mod, *ARGS]`.
 
@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as e:
             return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         return 0
-    module_name, _, function = (ns.call or "bot.cli:main").partition(":")
+    module_name, _, function = (ns.call or "launch.cli:main").partition(":")
     program = getattr(importlib.import_module(module_name), function or "main")
     args = ns.args if ns.call else ["bot", *ns.args]
     return int(program(args) or 0)

@@ -11,9 +11,9 @@ import pretty_midi
 import pytest
 from pydub import AudioSegment
 
-from bot.config import config_from_tables
 from bot.pipeline import ComposeRequest, Pipeline, default_checkpoint
 from cadenza.theory import parse_key
+from launch.config import config_from_tables
 from model.checkpoint import load_checkpoint
 from model.engine import Engine
 from model.engine_settings import EngineSettings
@@ -48,7 +48,7 @@ async def test_pipeline_turns_a_request_into_mp3_midi_and_png(tmp_path: Path) ->
     config = config_from_tables(
         {"app": {"data_dir": str(tmp_path)}, "render": {"soundfont": "builtin", "pool_kind": "thread"}}, {}
     )
-    pipeline = await Pipeline.create(config)
+    pipeline = await Pipeline.create(config.serving())
     try:
         piece = await pipeline.compose(ComposeRequest(genre="folk", seconds=10, seed=5, sound="piano"))
     finally:

@@ -9,7 +9,7 @@ import pretty_midi
 import pytest
 import symusic
 
-from bot.cli import main
+from launch.cli import main
 from model.checkpoint import load_checkpoint
 from model.parts import PartTokenizer
 
@@ -30,7 +30,9 @@ def bars(tiny_checkpoint: Path, midi: Path) -> list:
     return tok.parse_bars(tok.encode_score(symusic.Score.from_file(str(midi))))
 
 
-def test_rewrite_keeps_the_other_bars_and_says_so(composed: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_rewrite_keeps_the_other_bars_and_says_so(
+    composed: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
     before = bars(tiny_checkpoint, composed / "piece.mid")
     args = ["rewrite", str(composed / "piece.mid"), "--bars", "2-3", "--seed", "1"]
     assert main([*args, "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path)]) == 0
@@ -38,11 +40,15 @@ def test_rewrite_keeps_the_other_bars_and_says_so(composed: Path, tiny_checkpoin
     assert after[:1] == before[:1] and after[3:] == before[3:]
     meta = json.loads((tmp_path / "piece.json").read_text())
     assert meta["task"] == "infill" and meta["new_bars"] == [2, 3]
-    assert meta["remarks"][-1].startswith("Bar 1 and bars 4–") and meta["remarks"][-1].endswith("2–3 are new.")
+    assert meta["remarks"][-1].startswith("Bar 1 and bars 4–") and meta["remarks"][-1].endswith(
+        "2–3 are new."
+    )
     assert (tmp_path / "piece.mp3").stat().st_size > 1000
 
 
-def test_rewrite_refuses_a_range_longer_than_the_limit(composed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rewrite_refuses_a_range_longer_than_the_limit(
+    composed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["rewrite", str(composed / "piece.mid"), "--bars", "1-40", "--out", "x"]) == 2
     assert "at most 8 bars" in capsys.readouterr().err
 
@@ -63,7 +69,9 @@ def test_accompany_keeps_a_midi_melody_note_for_note(tiny_checkpoint: Path, tmp_
     assert "Your melody, unchanged" in json.loads((out / "piece.json").read_text())["remarks"][-1]
 
 
-def test_accompany_refuses_a_file_with_two_melodies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_accompany_refuses_a_file_with_two_melodies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     two = pretty_midi.PrettyMIDI()
     for program in (0, 40):
         inst = pretty_midi.Instrument(program)

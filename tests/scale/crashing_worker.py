@@ -2,7 +2,7 @@
 
 It stands for the real thing we cannot stage honestly on a CPU: a request that makes a GPU worker die
 outright (a CUDA driver fault, the kernel's OOM killer), with no Python exception to catch. The worker
-is the production one (`bot.commands.worker.run`); only the engine class is swapped, and the process
+is the production one (`launch.commands.worker.run`); only the engine class is swapped, and the process
 dies by SIGKILL, so nothing in the worker gets a chance to clean up or reply.
 
 Run as `python -m tests.scale.crashing_worker <the arguments of cadenza>`.
@@ -34,10 +34,10 @@ class CrashingEngine(Engine):
 
 def main(argv: list[str]) -> int:
     """Parse `cadenza` arguments and run the worker subcommand with the crashing engine."""
-    from bot.cli import build_parser
-    from bot.commands import worker
-    from bot.config import load_config
     from cadenza.logs import setup_logging
+    from launch.cli import build_parser
+    from launch.commands import worker
+    from launch.config import load_config
 
     args = build_parser().parse_args(argv)
     config = load_config(args.config)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.cli import SUBCOMMANDS, build_parser
-from bot.config import config_from_tables
 from bot.metrics import MetricsSettings
+from launch.cli import SUBCOMMANDS, build_parser
+from launch.config import config_from_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -132,7 +132,7 @@ def test_compose_commands_parse_as_cadenza_subcommands(service: str) -> None:
 
 
 def test_compose_environment_names_are_ones_the_code_reads() -> None:
-    config_source = (ROOT / "bot" / "config.py").read_text()
+    config_source = (ROOT / "launch" / "config.py").read_text()
     for service in ("bot", "worker"):
         for name in compose()["services"][service]["environment"]:
             assert f'"{name}"' in config_source or name in DOCKERFILE.read_text(), (

@@ -8,9 +8,9 @@ import urllib.request
 
 import pytest
 
-from bot.config import config_from_tables
 from bot.metrics import MeteredQueue, Metrics, MetricsSettings, WorkerMetrics
 from cadenza.errors import BadInput, ConfigError
+from launch.config import config_from_tables
 from model.engine import Engine
 from model.queues.base import InProcessQueue, open_queue
 from model.queues.client import RedisQueue

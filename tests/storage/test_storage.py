@@ -15,10 +15,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import config_from_tables
 from bot.storage import JobStatus, PieceKind, Storage, StorageSettings, default_url, normalise_url
 from bot.storage.schema import metadata
 from cadenza.errors import ConfigError, NotFound
+from launch.config import config_from_tables
 from tests.servers import free_port
 from tests.storage.factories import SNOWFLAKE, FakeClock, add_piece
 
@@ -63,11 +63,11 @@ async def test_migrations_create_exactly_the_declared_schema(database_url: str) 
 
 
 async def test_concurrent_opens_migrate_once(database_url: str) -> None:
-    stores = await asyncio.gather(*(Storage.open(database_url) for _ in range(4)))
+    stores = await asyncio.gather(*(Storage.open(database_url) for _ in range(8)))
     try:
-        assert sorted(s.applied_migrations for s in stores) == [(), (), (), ("0001",)]
+        assert sorted(s.applied_migrations for s in stores) == [()] * 7 + [("0001",)]
         piece = await add_piece(stores[0])
-        assert (await stores[3].get_piece(piece.id)).id == piece.id
+        assert (await stores[7].get_piece(piece.id)).id == piece.id
     finally:
         await asyncio.gather(*(s.close() for s in stores))
 
@@ -114,7 +114,7 @@ def test_default_database_is_a_sqlite_file_in_the_data_folder(tmp_path: Path) ->
 
 async def test_from_config_creates_the_data_folder_and_database(tmp_path: Path) -> None:
     config = config_from_tables({"app": {"data_dir": str(tmp_path / "data")}}, env={})
-    async with await Storage.from_config(config) as storage:
+    async with await Storage.from_config(config.serving()) as storage:
         await add_piece(storage)
     assert (tmp_path / "data" / "cadenza.db").is_file()
 

@@ -10,28 +10,24 @@ import numpy as np
 import pytest
 import symusic
 
-from bot.cli import main
+from launch.cli import main
 from model.checkpoint import load_checkpoint
+from model.notes import notes_of
+from model.originality import CopyMatch, OriginalityIndex, longest_copied_run, top_line
 from model.tokenizer import CadenzaTokenizer
 from tests.tiny_corpus import tiny_train_settings
-from training.evaluate import EvalSettings, genre_windows, likelihood, repeats_earlier
+from training.evaluate import genre_windows, likelihood, repeats_earlier
 from training.evaluate_music import originality_summary
+from training.evaluate_settings import EvalSettings
 from training.metrics import (
     groove_consistency,
     note_density,
-    notes_of,
     overlap_area,
     pitch_class_entropy,
     pitch_range,
     scale_consistency,
 )
-from training.originality import (
-    CopyMatch,
-    OriginalityIndex,
-    index_training_split,
-    longest_copied_run,
-    top_line,
-)
+from training.originality import index_training_split
 from training.token_store import TokenSplit, read_corpus_meta
 from training.trainer import Trainer
 

@@ -108,7 +108,7 @@ def test_ddp_on_gloo_with_two_processes(tiny_corpus: Path, tmp_path: Path) -> No
         "--nproc_per_node=2",
         f"--master_port={port}",
         "-m",
-        "bot.cli",
+        "launch.cli",
         "--config",
         str(config),
         "train",
@@ -123,7 +123,7 @@ def test_ddp_on_gloo_with_two_processes(tiny_corpus: Path, tmp_path: Path) -> No
 
 
 def test_train_set_overrides_are_checked_like_config() -> None:
-    from bot.commands.train import training_overrides
+    from launch.commands.train import training_overrides
 
     got = training_overrides(["batch_size=16", "lr=5e-4", "init_from=model/checkpoints/transformer"])
     assert got == {"batch_size": 16, "lr": 5e-4, "init_from": Path("model/checkpoints/transformer")}

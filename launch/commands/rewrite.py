@@ -7,9 +7,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from bot.commands.compose import show_progress, write_piece_files
-from bot.config import Config
 from cadenza.errors import BadInput
+from launch.commands.compose import show_progress, write_piece_files
+from launch.config import Config
 from model.request import Task
 
 
@@ -96,7 +96,7 @@ async def run_task(
         bars=bars,
         parts=parts,
     )
-    pipeline = await Pipeline.create(config, checkpoint_path=args.checkpoint)
+    pipeline = await Pipeline.create(config.serving(), checkpoint_path=args.checkpoint)
     try:
         piece = await pipeline.compose(request, show_progress)
     finally:

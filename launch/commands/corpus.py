@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from bot.config import Config
+from launch.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

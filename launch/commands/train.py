@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from bot.config import Config
+from launch.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +36,8 @@ def training_overrides(pairs: list[str]) -> dict[str, object]:
     """Parse `KEY=VALUE` pairs (VALUE in TOML syntax, bare words as strings) into checked [training] values."""
     import tomllib
 
-    from bot.config_loader import build_section
     from cadenza.errors import ConfigError
+    from launch.config_loader import build_section
     from training.train_settings import TrainSettings
 
     out: dict[str, object] = {}

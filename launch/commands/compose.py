@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from bot.config import Config
 from bot.pipeline import ComposedPiece, PipelineProgress
+from launch.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ async def _compose(args: argparse.Namespace, config: Config) -> int:
     from bot.pipeline import ComposeRequest, Pipeline
     from model.sampling import Creativity
 
-    pipeline = await Pipeline.create(config, checkpoint_path=args.checkpoint)
+    pipeline = await Pipeline.create(config.serving(), checkpoint_path=args.checkpoint)
     try:
         request = ComposeRequest(
             genre=args.genre,

@@ -1,6 +1,6 @@
 """The `cadenza` command: one entry point, a subcommand per job.
 
-Each subcommand lives in its own module under `bot/commands/` with `add_arguments(parser)` and
+Each subcommand lives in its own module under `launch/commands/` with `add_arguments(parser)` and
 `run(args, config) -> int`; this file only lists them, loads config and sets up logging.
 """
 
@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import load_config
 from cadenza.errors import CadenzaError
 from cadenza.logs import setup_logging
+from launch.config import SHIPPED_CONFIG, load_config
 
 log = logging.getLogger(__name__)
 
-# name -> (module under bot.commands, one-line help). Modules are imported only when used.
+# name -> (module under launch.commands, one-line help). Modules are imported only when used.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "corpus": ("corpus", "build the genre-labelled training corpus (music21 scores, or --midi-dir)"),
     "train": ("train", "train the transformer (or the LSTM baseline) on the corpus; resumable"),
@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand module adds its own options."""
     parser = argparse.ArgumentParser(prog="cadenza", description="Cadenza composes music with its own model.")
     parser.add_argument(
-        "--config", type=Path, default=None, help="config file (default: $CADENZA_CONFIG or ./config.toml)"
+        "--config",
+        type=Path,
+        default=None,
+        help=f"config file (default: $CADENZA_CONFIG, else ./config.toml, else the shipped defaults {SHIPPED_CONFIG})",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in SUBCOMMANDS.items():
@@ -55,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(module: str) -> Any:
-    return importlib.import_module(f"bot.commands.{module}")
+    return importlib.import_module(f"launch.commands.{module}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         setup_logging(config.app.log_level, config.app.json_logs)
+        log.info("config: %s", config.source)
         return int(_load(args._module).run(args, config) or 0)
     except CadenzaError as e:
         print(f"cadenza {args.command}: {e}", file=sys.stderr)

@@ -1,8 +1,9 @@
-"""MIDI work of sessions: a turn's own material, and the root-to-turn path joined into one score.
+"""Score edits: MIDI to bytes, a piece's own material (cut), and parts joined end to end with crossfades.
 
 Every turn stores only its *own* material (a continuation without the bars it continued), starting
 at time 0, so the mix of a path is the turns' MIDI laid end to end, each overlapping the one before
-by a crossfade. Pure functions on pretty_midi scores: no Discord, no database.
+by a crossfade. Pure functions on pretty_midi scores: no Discord, no database. Sessions use all of
+this; the pipeline uses `midi_to_bytes`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from dataclasses import dataclass
 
 import pretty_midi
 
-from render import midi_from_bytes
+from render.piece import midi_from_bytes
 
 MIN_FADE_VELOCITY = 0.25  # a crossfade's quietest note keeps a quarter of its loudness (still audible)
 MARKER_PREFIX = "turn "  # text events "turn 3" mark where each turn's part starts in a mix
 
 
-def midi_bytes(score: pretty_midi.PrettyMIDI) -> bytes:
-    """A score as standard MIDI file bytes."""
+def midi_to_bytes(score: pretty_midi.PrettyMIDI) -> bytes:
+    """A score as standard MIDI file bytes (the inverse of `render.piece.midi_from_bytes`)."""
     buffer = io.BytesIO()
     score.write(buffer)
     return buffer.getvalue()
@@ -55,7 +56,7 @@ def own_material(midi: bytes, from_s: float, seconds: float | None) -> bytes:
     """A composed piece's new part: from `from_s` (where the primer ended) for `seconds`, at time 0."""
     score = midi_from_bytes(midi)
     end = None if seconds is None else from_s + seconds
-    return midi_bytes(segment(score, from_s, end))
+    return midi_to_bytes(segment(score, from_s, end))
 
 
 def length_s(score: pretty_midi.PrettyMIDI) -> float:

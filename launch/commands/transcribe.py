@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.config import Config
 from cadenza.errors import BadInput
+from launch.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """Turn TOML tables into frozen settings dataclasses, rejecting unknown keys and bad values by name.
 
 Generic on purpose: each package defines its own settings dataclass (with a comment on every
-default) and `bot.config` only lists which table feeds which class.
+default) and `launch.config` only lists which table feeds which class.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.config import Config
+from launch.config import Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,14 +69,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import torch
 
     from training.evaluate import (
-        PARTS,
-        EvalSettings,
         default_checkpoints,
         evaluate,
         nan_to_none,
         write_evaluation,
     )
     from training.evaluate_report import format_report
+    from training.evaluate_settings import PARTS, EvalSettings
 
     if args.threads:
         torch.set_num_threads(args.threads)

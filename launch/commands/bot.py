@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from bot.config import Config, read_dotenv
+from launch.config import Config, read_dotenv
 
 TOKEN_HELP = """\
 Cadenza needs a Discord bot token, and DISCORD_TOKEN is not set.
@@ -40,4 +40,4 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 1
     from bot.app import run_bot  # heavy imports (discord.py, torch) only when actually starting
 
-    return run_bot(config, token, shards=args.shards)
+    return run_bot(config.serving(), token, shards=args.shards)

@@ -1,5 +1,8 @@
 """The one place that reads config.toml and the environment.
 
+Which file: `--config`, else `$CADENZA_CONFIG`, else `./config.toml`, else the defaults shipped with the
+package (`launch/config.toml`, the repository's config.toml), so `cadenza` works from any folder.
+
 Each package owns a frozen settings dataclass for its part; this module maps the TOML tables onto
 them (see `SECTIONS`), applies environment overrides for secrets and URLs, and stops start-up with a
 message naming any unknown key or bad value.
@@ -10,73 +13,34 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from bot.config_loader import build_section
-from bot.metrics import MetricsSettings
-from bot.sessions.settings import SessionSettings
-from bot.settings import BotSettings
-from bot.storage.settings import StorageSettings
+from bot.serving import Secrets, ServingConfig
 from cadenza.errors import ConfigError
-from ingest.settings import IngestSettings
-from model.engine_settings import EngineSettings
-from model.queues.settings import QueueSettings
-from render.settings import RenderSettings
+from launch.config_loader import build_section
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings
 
-DEFAULT_CONFIG = Path("config.toml")
+DEFAULT_CONFIG = Path("config.toml")  # an operator's file in the folder the command runs in
+# The defaults shipped with the package: a link to the repository's config.toml (package data).
+SHIPPED_CONFIG = Path(__file__).resolve().parent / "config.toml"
 
 
 @dataclass(frozen=True)
-class AppSettings:
-    """Process-wide settings: where data lives and how we log."""
+class Config(ServingConfig):
+    """Everything the program was configured with: the serving sections plus corpus and training."""
 
-    data_dir: Path = Path("data")  # database, caches, the built corpus; created on first run
-    log_level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR
-    json_logs: bool = False  # one JSON object per log line, for log shippers
-
-    def __post_init__(self) -> None:
-        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    """Which checkpoint composes."""
-
-    checkpoint: str = ""  # a checkpoint folder; "" = the transformer shipped in model/checkpoints/
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """Values that only ever come from the environment (or a git-ignored .env file)."""
-
-    discord_token: str | None = field(default=None, repr=False)
-    database_url: str | None = field(default=None, repr=False)
-    redis_url: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class Config:
-    """Everything the program was configured with, section by section."""
-
-    app: AppSettings = AppSettings()
     corpus: CorpusSettings = CorpusSettings()
     training: TrainSettings = TrainSettings()
-    storage: StorageSettings = StorageSettings()
-    render: RenderSettings = RenderSettings()
-    ingest: IngestSettings = IngestSettings()
-    bot: BotSettings = BotSettings()
-    sessions: SessionSettings = SessionSettings()
-    queue: QueueSettings = QueueSettings()
-    metrics: MetricsSettings = MetricsSettings()
-    model: ModelSettings = ModelSettings()
-    engine: EngineSettings = EngineSettings()
-    secrets: Secrets = Secrets()
     source: Path | None = None  # the file this came from, for messages
+
+    def serving(self) -> ServingConfig:
+        """The sections a bot, a worker or `cadenza compose` uses (no training settings)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(ServingConfig)}
+        sources = {genre: list(c) for genre, c in self.corpus.genres.items()}
+        return ServingConfig(**{**shared, "genre_sources": sources})
 
 
 # TOML table name -> the Config field it fills. Add a line here when a package gains settings.
@@ -97,9 +61,9 @@ SECTIONS: dict[str, str] = {
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate config: `path` (or $CADENZA_CONFIG, or ./config.toml) plus the environment."""
+    """Load and validate config: the file `config_path` picks, plus the environment."""
     env = os.environ if env is None else env
-    path = path or Path(env.get("CADENZA_CONFIG", str(DEFAULT_CONFIG)))
+    path = config_path(path, env)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -107,6 +71,15 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
     return config_from_tables(raw, env, source=path)
+
+
+def config_path(path: Path | None, env: Mapping[str, str]) -> Path:
+    """--config, else $CADENZA_CONFIG, else ./config.toml, else the defaults shipped with Cadenza."""
+    if path is not None:
+        return path
+    if env.get("CADENZA_CONFIG"):
+        return Path(env["CADENZA_CONFIG"])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else SHIPPED_CONFIG
 
 
 def config_from_tables(raw: dict[str, Any], env: Mapping[str, str], source: Path | None = None) -> Config:

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from bot.commands.rewrite import add_task_options, run_task
-from bot.config import Config
+from launch.commands.rewrite import add_task_options, run_task
+from launch.config import Config
 from model.request import Task
 
 

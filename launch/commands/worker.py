@@ -15,8 +15,8 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Config
 from cadenza.errors import ConfigError
+from launch.config import Config
 
 if TYPE_CHECKING:
     from model.engine import Engine

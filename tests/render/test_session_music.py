@@ -1,4 +1,4 @@
-"""Sessions' pure parts on known answers: joining parts with crossfades, the harmonizer, the tree."""
+"""Score edits, the harmonizer and the tree picture on known answers (the music of remix sessions)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import pretty_midi
 import pytest
 from PIL import Image
 
-from bot.sessions.harmony import harmonize, triads
-from bot.sessions.music import Part, join_parts, markers, midi_bytes, own_material
-from bot.sessions.settings import SessionSettings
-from bot.sessions.tree import Node, draw_tree, layout
 from cadenza.theory import Key
 from render import midi_from_bytes
+from render.edits import Part, join_parts, markers, midi_to_bytes, own_material
+from render.harmonize import harmonize, triads
+from render.tree import Node, draw_tree, layout
 
 
 def scale_midi(first: int, count: int, beat_s: float = 0.5) -> bytes:
@@ -22,14 +21,14 @@ def scale_midi(first: int, count: int, beat_s: float = 0.5) -> bytes:
     piano = pretty_midi.Instrument(0)
     piano.notes = [pretty_midi.Note(90, first + i, i * beat_s, (i + 1) * beat_s) for i in range(count)]
     pm.instruments.append(piano)
-    return midi_bytes(pm)
+    return midi_to_bytes(pm)
 
 
 def test_join_overlaps_each_part_by_the_crossfade_and_marks_every_turn_in_order() -> None:
     joined = join_parts(
         [Part(1, scale_midi(60, 4)), Part(2, scale_midi(70, 6)), Part(5, scale_midi(50, 2))], 0.5
     )
-    back = midi_from_bytes(midi_bytes(joined.score))
+    back = midi_from_bytes(midi_to_bytes(joined.score))
     assert joined.starts == (0.0, 1.5, 4.0)
     assert back.get_end_time() == pytest.approx(2.0 + 3.0 + 1.0 - 2 * 0.5)
     assert markers(back) == [(1, 0.0), (2, pytest.approx(1.5)), (5, pytest.approx(4.0))]
@@ -88,8 +87,3 @@ def test_tree_puts_parents_over_their_children() -> None:
     assert place["a"] == (0.5, 0) and place["b"] == (0, 1) and place["c"] == (1, 1)
     picture = Image.open(io.BytesIO(draw_tree(nodes, "Jam")))
     assert picture.width >= 520 and picture.height > 300
-
-
-def test_session_settings_refuse_a_menu_longer_than_discord_allows() -> None:
-    with pytest.raises(ValueError, match="branch_choices"):
-        SessionSettings(branch_choices=26)

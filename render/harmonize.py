@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pretty_midi
 
-from bot.sessions.music import first_tempo
 from cadenza.errors import BadInput
 from cadenza.theory import Key, estimate_key, pitch_class_histogram
-from render import split_skyline
+from render.edits import first_tempo
+from render.voicing import split_skyline
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)  # natural minor; V is raised to major below (harmonic minor)

@@ -1,0 +1,229 @@
+"""Every reply with music in it, built here: a piece (embed with the piano roll, MP3, MIDI, buttons),
+a session's turn, card, top list and mix.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import discord
+
+from bot.options import PieceSpec
+from bot.sessions.views import turn_view
+from bot.storage import Piece, PieceKind, RemixSession, Turn
+from bot.views import piece_view
+
+COLOUR = discord.Colour.from_rgb(106, 90, 205)
+AUDIO_NAME, MIDI_NAME, PICTURE_NAME = "piece.mp3", "piece.mid", "piece.png"
+KIND_WORDS = {
+    PieceKind.COMPOSE: "composed",
+    PieceKind.TAKE: "another take",
+    PieceKind.CONTINUE: "continued",
+    PieceKind.REMIX: "remixed",
+}
+
+
+def piece_title(spec: PieceSpec, kind: PieceKind, clip_name: str | None = None) -> str:
+    """A short title for the embed and the stored piece."""
+    genre = spec.genre.capitalize()
+    if clip_name:
+        return f"{genre} continuation of {clip_name}"[:100]
+    if kind is PieceKind.COMPOSE:
+        return f"{genre} piece"
+    return f"{genre} piece ({KIND_WORDS.get(kind, kind.value)})"
+
+
+def _fmt_tempo(meta: Mapping[str, Any], spec: PieceSpec) -> str:
+    tempo = meta.get("tempo") or spec.tempo
+    return f"{float(tempo):.0f} bpm" if tempo else "—"
+
+
+def _fmt_key(meta: Mapping[str, Any], spec: PieceSpec) -> str:
+    key = str(meta.get("key") or spec.key or "—")
+    # Honest about a piece that drifted from the key asked for (a short or adventurous piece can).
+    return key if spec.key is None or spec.key == key else f"{key} (asked for {spec.key})"
+
+
+def _fmt_originality(meta: Mapping[str, Any]) -> str:
+    value = meta.get("originality")
+    if value is None:
+        return "—"
+    return f"{float(value):.0%}" if float(value) <= 1 else f"{float(value):.0f}"
+
+
+def piece_embed(
+    piece: Piece, spec: PieceSpec, meta: Mapping[str, Any], user: discord.abc.User
+) -> discord.Embed:
+    """Title, genre, key, tempo, length, seed, originality; the piano roll as the image."""
+    remarks = meta.get("remarks") or ()
+    embed = discord.Embed(
+        title=piece.title or "Cadenza piece", colour=COLOUR, description="\n".join(remarks) or None
+    )
+    sound = meta.get("sound") or spec.sound or "genre default"
+    embed.add_field(name="Genre", value=spec.genre)
+    embed.add_field(name="Key", value=_fmt_key(meta, spec))
+    embed.add_field(name="Tempo", value=_fmt_tempo(meta, spec))
+    embed.add_field(name="Length", value=f"{piece.duration_s:.0f} s")
+    embed.add_field(name="Sound", value=str(sound))
+    embed.add_field(name="Seed", value=f"`{spec.seed}`")
+    embed.add_field(name="Originality", value=_fmt_originality(meta))
+    embed.add_field(name="Creativity", value=spec.creativity)
+    embed.set_image(url=f"attachment://{PICTURE_NAME}")
+    parent = f" · from piece {piece.parent_id}" if piece.parent_id else ""
+    embed.set_footer(text=f"piece {piece.id}{parent} · {meta.get('model', piece.model)}")
+    embed.set_author(name=f"for {user.display_name}", icon_url=user.display_avatar.url)
+    return embed
+
+
+def piece_files(mp3: bytes, midi: bytes, png: bytes) -> list[discord.File]:
+    """The three files (fresh objects each time: discord.File streams are read once)."""
+    return [
+        discord.File(io.BytesIO(mp3), filename=AUDIO_NAME, description="the piece as audio"),
+        discord.File(io.BytesIO(midi), filename=MIDI_NAME, description="the piece as MIDI"),
+        discord.File(io.BytesIO(png), filename=PICTURE_NAME, description="piano roll"),
+    ]
+
+
+def piece_message(
+    piece: Piece,
+    spec: PieceSpec,
+    meta: Mapping[str, Any],
+    user: discord.abc.User,
+    files: tuple[bytes, bytes, bytes],
+) -> dict[str, Any]:
+    """The keyword arguments of a piece's message: embed, files (MP3, MIDI, PNG) and buttons."""
+    return {
+        "embed": piece_embed(piece, spec, meta, user),
+        "files": piece_files(*files),
+        "view": piece_view(piece.id),
+    }
+
+
+# -- sessions ----------------------------------------------------------------------------------------
+
+RULES = (
+    "Take turns with the buttons under any turn:\n"
+    "⏩ **Continue** extends it · 🎛️ **Remix** redoes it in another genre, sound or tempo · "
+    "🎹 **Harmonize** writes voices under its melody · 🌿 **Branch** continues from any earlier turn · "
+    "👍 likes it (press again to take the like back).\n"
+    "`/session add clip` splices in your own clip or MIDI file. `/session top`, `/session tree` and "
+    "`/session mix` show the best turns, the family tree, and any path as one track."
+)
+MOVE_WORDS = {
+    "start": "started the session",
+    "continue": "continued",
+    "branch": "branched from",
+    "remix": "remixed",
+    "harmonize": "harmonized",
+    "upload": "spliced in a clip after",
+}
+
+
+def card_embed(session: RemixSession, starter: discord.abc.User, limits: str) -> discord.Embed:
+    """The session card: title, who started it, the rules and the limits."""
+    embed = discord.Embed(title=f"🎶 {session.title}", colour=COLOUR, description=RULES)
+    embed.add_field(name="Started by", value=starter.mention)
+    embed.add_field(name="Genre", value=session.genre)
+    embed.add_field(name="Sound", value=session.sound or "genre default")
+    embed.add_field(name="Limits", value=limits, inline=False)
+    embed.set_footer(text=f"session {session.id} · {session.status.value}")
+    return embed
+
+
+def turn_embed(
+    session: RemixSession,
+    turn: Turn,
+    piece: Piece,
+    meta: Mapping[str, Any],
+    author: discord.abc.User,
+    parent_number: int | None = None,
+) -> discord.Embed:
+    """One turn: number, author, what they did, its settings; the piano roll as the image."""
+    move = str(piece.settings.get("move", turn.kind.value))
+    parent = f" #{parent_number}" if parent_number is not None else ""
+    title = f"Turn #{turn.number}: {author.display_name} {MOVE_WORDS.get(move, move)}{parent}"
+    remarks = meta.get("remarks") or ()
+    embed = discord.Embed(title=title[:256], colour=COLOUR, description="\n".join(remarks) or None)
+    settings = piece.settings
+    embed.add_field(name="Genre", value=str(settings.get("genre", session.genre)))
+    embed.add_field(name="Sound", value=str(meta.get("sound") or settings.get("sound") or "genre default"))
+    embed.add_field(name="Key", value=str(meta.get("key") or "—"))
+    embed.add_field(name="Length", value=f"{piece.duration_s:.1f} s")
+    embed.set_image(url=f"attachment://{PICTURE_NAME}")
+    embed.set_author(name=author.display_name, icon_url=author.display_avatar.url)
+    built_on = f" · on piece {piece.parent_id}" if piece.parent_id else ""
+    embed.set_footer(text=f"piece {piece.id}{built_on} · session {session.id}")
+    return embed
+
+
+def top_embed(session: RemixSession, turns: Sequence[Turn], names: Mapping[int, str]) -> discord.Embed:
+    """The most liked turns, most likes first."""
+    embed = discord.Embed(title=f"🏆 Most liked in {session.title}", colour=COLOUR)
+    if not turns:
+        embed.description = "No turns yet."
+    lines = []
+    for place, turn in enumerate(turns, start=1):
+        likes = f"{turn.votes} like" + ("" if turn.votes == 1 else "s")
+        lines.append(
+            f"**{place}.** Turn #{turn.number} by {names.get(turn.author_id, '?')} · {turn.kind.value} · {likes}"
+        )
+    embed.description = "\n".join(lines) or "No turns yet."
+    embed.set_footer(text=f"session {session.id} · {session.status.value}")
+    return embed
+
+
+STATUS_WORDS = {
+    "locked": "🔒 {who} locked the session: no new turns until it is unlocked. Likes still count.",
+    "open": "🔓 {who} unlocked the session: take your turns!",
+    "ended": "🏁 {who} ended the session. Everything stays here to read, play, rank and mix.",
+}
+
+
+def turn_message(
+    session: RemixSession,
+    turn: Turn,
+    piece: Piece,
+    meta: Mapping[str, Any],
+    author: discord.abc.User,
+    parent_number: int | None,
+    files: tuple[bytes, bytes, bytes],
+) -> dict[str, Any]:
+    """The keyword arguments of a turn's message: embed, files and buttons."""
+    return {
+        "embed": turn_embed(session, turn, piece, meta, author, parent_number),
+        "files": piece_files(*files),
+        "view": turn_view(piece.id),
+    }
+
+
+MIX_AUDIO, MIX_MIDI, MIX_PICTURE = "mix.mp3", "mix.mid", "mix.png"
+
+
+def mix_message(
+    session: RemixSession,
+    path: Sequence[Turn],
+    length_s: float,
+    crossfade_s: float,
+    sound: str,
+    files: tuple[bytes, bytes, bytes],
+) -> dict[str, Any]:
+    """`/session mix`'s reply: the path, length and crossfades, with the mix's MP3, MIDI and piano roll."""
+    last = path[-1]
+    embed = discord.Embed(title=f"🎚️ {session.title}: mix to turn #{last.number}", colour=COLOUR)
+    embed.add_field(name="Path", value=" → ".join(f"#{t.number}" for t in path)[:1024], inline=False)
+    embed.add_field(name="Length", value=f"{length_s:.1f} s")
+    embed.add_field(name="Crossfades", value=f"{len(path) - 1} × {crossfade_s:.2f} s")
+    embed.add_field(name="Sound", value=sound)
+    embed.set_image(url=f"attachment://{MIX_PICTURE}")
+    embed.set_footer(text=f"session {session.id}")
+    audio, midi, png = files
+    return {
+        "embed": embed,
+        "files": [
+            discord.File(io.BytesIO(audio), MIX_AUDIO, description="the mix as audio"),
+            discord.File(io.BytesIO(midi), MIX_MIDI, description="the mix as MIDI"),
+            discord.File(io.BytesIO(png), MIX_PICTURE, description="piano roll of the mix"),
+        ],
+    }

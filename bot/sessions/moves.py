@@ -1,0 +1,57 @@
+"""What a member can do in a session (a `Move`), a request for a turn, and who takes turns.
+
+Value types at the bottom of the sessions package: the buttons (`bot.sessions.views`) build `TurnAsk`s
+and hand them to a `TurnTaker` (`bot.sessions.turns.TurnMaker`) without importing it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import discord
+
+from bot.attachments import ClipRef
+from bot.options import PieceSpec
+from bot.sessions.settings import SessionSettings
+from bot.storage import PieceKind
+
+
+class Move(enum.StrEnum):
+    """What a turn did (stored in the piece's settings as "move"; the tree colours by it)."""
+
+    START = "start"
+    CONTINUE = "continue"
+    BRANCH = "branch"  # a continuation of an earlier turn than the latest
+    REMIX = "remix"
+    HARMONIZE = "harmonize"
+    UPLOAD = "upload"
+
+
+MOVE_KINDS = {
+    Move.START: PieceKind.COMPOSE,
+    Move.CONTINUE: PieceKind.CONTINUE,
+    Move.BRANCH: PieceKind.CONTINUE,
+    Move.REMIX: PieceKind.REMIX,
+    Move.HARMONIZE: PieceKind.HARMONIZE,
+    Move.UPLOAD: PieceKind.UPLOAD,
+}
+
+
+@dataclass(frozen=True)
+class TurnAsk:
+    """A member's request for a turn."""
+
+    move: Move
+    spec: PieceSpec
+    parent_id: str | None = None  # the turn built on (None for the first turn)
+    clip: ClipRef | None = None  # an upload to splice in (Move.UPLOAD, or START with a clip)
+
+
+class TurnTaker(Protocol):
+    """Takes a member's turn in a session (`bot.sessions.turns.TurnMaker`)."""
+
+    settings: SessionSettings
+
+    async def take(self, interaction: discord.Interaction[Any], session_id: str, ask: TurnAsk) -> object: ...
