@@ -40,8 +40,11 @@ class Clef(enum.Enum):
 class ClefRule:
     """Which clef a part gets from its duration-weighted mean pitch (MIDI numbers)."""
 
-    treble_from: float = 60.0  # mean pitch from middle C up: treble clef
-    tenor_from: float = 53.0  # mean from F3 up to treble_from: treble-8vb (a tenor's range); below: bass
+    # Measured on the corpus: altos and sopranos 64-72, tenors 59-62, violas 60, basses and cellos 50-54.
+    treble_from: float = 63.0  # mean pitch from E-flat 4 up: treble clef
+    tenor_from: float = (
+        56.0  # mean from A-flat 3 up to treble_from: treble-8vb (a tenor's range); below: bass
+    )
 
     def clef(self, notes: np.ndarray) -> Clef:
         """The clef for (N, 3) notes: start, end, pitch."""

@@ -20,8 +20,10 @@ class ScoreSettings:
         4,
         3,
     )  # a beat is cut into sixteenths or triplet eighths; notes snap to the nearer
-    treble_from_pitch: float = 60.0  # a part whose mean pitch is middle C or above gets the treble clef...
-    tenor_from_pitch: float = 53.0  # ...from F3 up the tenor's treble-8vb clef, and below that the bass clef
+    treble_from_pitch: float = 63.0  # a part whose mean pitch is E-flat 4 or above gets the treble clef...
+    tenor_from_pitch: float = (
+        56.0  # ...from A-flat 3 up the tenor's treble-8vb clef, and below that the bass clef
+    )
     max_bars: int = 600  # longest score written (300 s of 2/4 at 240 bpm); longer is TooLong
     picture_width: int = 1200  # score.png width in pixels: about four bars a system on a phone
     page_width: int = 1500  # verovio page width (its units, tenths of a millimetre at 100 %)

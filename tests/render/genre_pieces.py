@@ -17,6 +17,7 @@ from music21 import corpus
 
 from tests.render.scores import single_track_chorale
 from training.convert import SourceTask, convert
+from training.corpus_settings import DEFAULT_TEMPOS
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,13 @@ def genre_score(piece: GenrePiece, seconds: float = SECONDS) -> symusic.Score:
     """The piece converted as the corpus converts it, cut to its first `seconds`."""
     path = _source(piece)
     abc = _first_clean_tune(path) if path.endswith(".abc") else None
-    task = SourceTask(f"{piece.collection}/{piece.file}", piece.genre, path, abc_text=abc, default_tempo=100)
+    task = SourceTask(
+        f"{piece.collection}/{piece.file}",
+        piece.genre,
+        path,
+        abc_text=abc,
+        default_tempo=DEFAULT_TEMPOS[piece.genre],
+    )
     result = convert(task)
     assert result.error is None, result.error
     score = symusic.Score.from_midi(result.pieces[0].midi)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from PIL import Image
 
 from cadenza.errors import BadInput, TooLong
 from cadenza.theory import parse_key
+from render import Renderer, RenderJob
 from render.notation import music21_key, snap, spell
 from render.score_parts import Clef, ClefRule
 from render.settings import ScoreSettings
 from render.sheet import ScoreFiles, ScoreSpec, engrave, score_musicxml
 from tests.render.genre_pieces import GENRE_PIECES, GenrePiece, genre_score, merged_score
+from tests.render.scores import multi_track_chorale
 
 TPQ = 480
 XSD_DIR = (
@@ -161,7 +164,9 @@ def test_one_line_stays_one_staff_named_by_the_presets_instrument() -> None:
         ([72, 76, 79], Clef.TREBLE),
         ([50, 55, 60, 62], Clef.TREBLE_8VB),
         ([40, 43, 48], Clef.BASS),
-        ([60, 64], Clef.TREBLE),
+        ([64, 67], Clef.TREBLE),
+        ([55, 60, 62], Clef.TREBLE_8VB),
+        ([48, 52, 55, 60], Clef.BASS),
     ],
 )
 def test_clef_follows_the_parts_range(pitches: list[int], clef: Clef) -> None:
@@ -200,3 +205,16 @@ def test_empty_and_overlong_scores_are_refused() -> None:
         engrave(empty, ScoreSpec())
     with pytest.raises(TooLong):
         score_musicxml(_score([(0, 40, 60)]), ScoreSpec(), ScoreSettings(max_bars=5))
+
+
+def test_the_renderer_writes_sheet_music_when_the_job_asks(renderer: Renderer) -> None:
+    job = RenderJob(
+        multi_track_chorale(seconds=8.0), title="Pool piece", genre="chorale", key="C major", sheet=True
+    )
+    rendered = renderer.render(job)
+    assert rendered.sheet is not None and "sheet" in rendered.timings
+    back = _parse(rendered.sheet.musicxml)
+    assert [p.partName for p in back.parts] == ["soprano", "alto", "tenor", "bass"]
+    assert back.parts[0].getElementsByClass(music21.stream.Measure)[0].keySignature.sharps == 0
+    assert rendered.sheet.png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert renderer.render(replace(job, sheet=False)).sheet is None
