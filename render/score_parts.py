@@ -19,7 +19,7 @@ import symusic
 
 from cadenza.errors import BadInput
 from render.presets import Preset, Role, Voice
-from render.voicing import split_skyline
+from render.voicing import split_inner, split_skyline
 
 POLYPHONY_SHARE = 0.1  # a single track with this share of notes under held ones is split into voices
 # Names converters give parts they know nothing about; such a part is named by its instrument instead.
@@ -69,7 +69,7 @@ class ScorePart:
 
 def score_parts(score: symusic.Score, preset: Preset, rule: ClefRule | None = None) -> tuple[ScorePart, ...]:
     """The staves of `score` (ticks) voiced by `preset`; BadInput when it has no pitched notes."""
-    lines = _note_lines(score)
+    lines = _note_lines(score, len(preset.inner))
     if not lines:
         raise BadInput("the piece has no notes to write down")
     rule = rule or ClefRule()
@@ -87,17 +87,33 @@ def score_parts(score: symusic.Score, preset: Preset, rule: ClefRule | None = No
     )
 
 
-def _note_lines(score: symusic.Score) -> list[tuple[str, np.ndarray]]:
-    """(track name, notes) per part, highest part first; one merged track is split by the skyline."""
+def _note_lines(score: symusic.Score, inner_ways: int) -> list[tuple[str, np.ndarray]]:
+    """(track name, notes) per part, highest part first.
+
+    One merged track is split as the renderer voices it: melody, inner and bass by the skyline, the
+    inner voices shared among the preset's `inner_ways` instruments (so a v1 chorale gets four staves).
+    """
     pitched = [t for t in score.tracks if not t.is_drum and len(t.notes)]
-    arrays = [("" if PLACEHOLDER_NAME.match(t.name.strip()) else t.name.strip(), _notes(t)) for t in pitched]
+    arrays = [(_own_name(t), _notes(t)) for t in pitched]
     arrays = [(name, a) for name, a in arrays if len(a)]
     if len(arrays) == 1 and _overlaps(arrays[0][1], score.ticks_per_quarter):
         melody, inner, bass = split_skyline(_with_velocity(arrays[0][1]))
-        return [("", part[:, :3].astype(np.int64)) for part in (melody, inner, bass) if len(part)]
+        lines = [melody, *split_inner(inner, inner_ways), bass]
+        return [("", line[:, :3].astype(np.int64)) for line in lines if len(line)]
     if all(t.program == i for i, t in enumerate(pitched)):
         return arrays  # the model's own part order (v2): part i is track i
     return sorted(arrays, key=lambda item: -float(item[1][:, 2].mean()))
+
+
+def _own_name(track: symusic.Track) -> str:
+    """The track's name when it names the part; "" for placeholders and the name of its MIDI program.
+
+    Exporters name tracks "Part 1" or after their program ("Acoustic Grand Piano" for the model's
+    program 0); the part's instrument comes from the sound preset, so such names would mislead.
+    """
+    name = track.name.strip()
+    program = pretty_midi.program_to_instrument_name(int(track.program))
+    return "" if PLACEHOLDER_NAME.match(name) or name.lower() == program.lower() else name
 
 
 def _notes(track: symusic.Track) -> np.ndarray:
@@ -140,9 +156,7 @@ def _voices(roles: list[Role], preset: Preset) -> list[Voice]:
 
 def _names(given: list[str], voices: list[Voice]) -> list[str]:
     """The track's own name, else the instrument's; repeated names are numbered (Violin 1, Violin 2)."""
-    base = [
-        g or pretty_midi.program_to_instrument_name(v.program) for g, v in zip(given, voices, strict=True)
-    ]
+    base = [g or _instrument_name(v.program) for g, v in zip(given, voices, strict=True)]
     counts = Counter(base)
     seen: Counter[str] = Counter()
     out = []
@@ -150,6 +164,11 @@ def _names(given: list[str], voices: list[Voice]) -> list[str]:
         seen[name] += 1
         out.append(f"{name} {seen[name]}" if counts[name] > 1 else name)
     return out
+
+
+def _instrument_name(program: int) -> str:
+    """General MIDI's name without its variant number ("String Ensemble 1" -> "String Ensemble")."""
+    return re.sub(r" \d+$", "", pretty_midi.program_to_instrument_name(program))
 
 
 def _abbreviate(name: str) -> str:

@@ -64,5 +64,5 @@ def test_notes_survive_the_round_trip(chorale_midi: bytes) -> None:
 
 def test_a_merged_v1_track_is_written_as_its_voices() -> None:
     midi = mido.MidiFile(file=io.BytesIO(score_midi(merged_score(), ScoreSpec(genre="chorale"))))
-    assert len(midi.tracks) == 1 + 3  # conductor, melody, inner, bass
+    assert len(midi.tracks) == 1 + 4  # conductor, then soprano, alto, tenor, bass
     assert all(t.name for t in midi.tracks)

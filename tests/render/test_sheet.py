@@ -23,7 +23,7 @@ from render.score_parts import Clef, ClefRule
 from render.settings import ScoreSettings
 from render.sheet import ScoreFiles, ScoreSpec, engrave, score_musicxml
 from tests.render.genre_pieces import GENRE_PIECES, GenrePiece, genre_score, merged_score
-from tests.render.scores import multi_track_chorale
+from tests.render.scores import CHORALE, multi_track_chorale
 
 TPQ = 480
 XSD_DIR = (
@@ -139,16 +139,22 @@ def test_triplets_and_sixteenths_snap_to_their_grids() -> None:
     assert snap(round(1.02 * TPQ), TPQ, (4, 3)) == 1
 
 
-def test_a_merged_v1_track_becomes_melody_inner_and_bass_staves() -> None:
-    files = engrave(merged_score(seconds=8.0), ScoreSpec(genre="chorale"))
-    back = _parse(files.musicxml)
-    assert len(back.parts) == 3
-    tops = [
-        max(n.pitch.midi for n in p.recurse().notes if isinstance(n, music21.note.Note))
-        for p in (back.parts[0], back.parts[2])
-    ]
-    assert tops[0] > tops[1]  # the melody staff is above the bass staff
-    assert isinstance(back.parts[2].recurse().getElementsByClass(music21.clef.Clef)[0], music21.clef.BassClef)
+def test_a_merged_v1_track_gets_back_its_four_voices() -> None:
+    # The v1 model's single stream of a four-voice progression (tests/render/scores.py, 2 beats a second).
+    back = _parse(
+        score_musicxml(merged_score(seconds=8.0), ScoreSpec(genre="chorale"))
+    )  # organ: 2 inner voices
+    assert len(back.parts) == 4
+    for voice, part in enumerate(back.parts):
+        pitches = [int(n.pitch.midi) for n in part.recurse().notes if not n.tie or n.tie.type == "start"]
+        assert pitches == [CHORALE[i % len(CHORALE)][voice] for i in range(16)]
+    clefs = [type(p.recurse().getElementsByClass(music21.clef.Clef)[0]) for p in back.parts]
+    assert clefs[0] is music21.clef.TrebleClef and clefs[-1] is music21.clef.BassClef
+
+
+def test_a_merged_track_gets_as_many_inner_staves_as_the_sound_has_inner_instruments() -> None:
+    back = _parse(score_musicxml(merged_score(seconds=8.0), ScoreSpec(preset="folk band")))  # 1 inner: guitar
+    assert [p.partName for p in back.parts] == ["Fiddle", "Acoustic Guitar (steel)", "Acoustic Bass"]
 
 
 def test_one_line_stays_one_staff_named_by_the_presets_instrument() -> None:
@@ -218,3 +224,11 @@ def test_the_renderer_writes_sheet_music_when_the_job_asks(renderer: Renderer) -
     assert back.parts[0].getElementsByClass(music21.stream.Measure)[0].keySignature.sharps == 0
     assert rendered.sheet.png[:8] == b"\x89PNG\r\n\x1a\n"
     assert renderer.render(replace(job, sheet=False)).sheet is None
+
+
+@pytest.mark.parametrize("given", ["Acoustic Grand Piano", "MusicXML Part 2", "Track 1", "P3"])
+def test_placeholder_track_names_give_way_to_the_presets_instrument(given: str) -> None:
+    score = _score([(i, i + 1, 67 + i % 5) for i in range(8)])
+    score.tracks[0].name = given
+    back = _parse(score_musicxml(score, ScoreSpec(genre="folk")))
+    assert [p.partName for p in back.parts] == ["Fiddle"]  # the folk band's melody instrument
