@@ -29,6 +29,9 @@ class ScoreSettings:
     page_width: int = 1500  # verovio page width (its units, tenths of a millimetre at 100 %)
     page_height: int = 1900  # the first page's height: three to five systems, so the notes stay large
     scale: int = 45  # verovio's zoom in percent; with page_width it sets how large the staves are drawn
+    max_title_chars: int = (
+        40  # score.png shows this much of the title (verovio does not wrap); MusicXML keeps it all
+    )
     validate: bool = True  # re-read the MusicXML with music21 and compare bars and parts before replying
 
     def __post_init__(self) -> None:
@@ -42,6 +45,8 @@ class ScoreSettings:
             raise ValueError("picture_width must be within 400 .. 4000")
         if not (500 <= self.page_width <= 10000 and 500 <= self.page_height <= 20000):
             raise ValueError("page_width must be within 500 .. 10000 and page_height within 500 .. 20000")
+        if self.max_title_chars < 8:
+            raise ValueError("max_title_chars must be at least 8")
         if not 10 <= self.scale <= 200:
             raise ValueError("scale must be within 10 .. 200 percent")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import music21
 import numpy as np
@@ -24,6 +25,11 @@ from render.score_parts import ClefRule, ScorePart, score_parts
 from render.settings import ScoreSettings
 
 COMPOSER = "Cadenza"  # the MusicXML's composer line
+SCORE_PNG, PIECE_MUSICXML, PIECE_MIDI = (
+    "score.png",
+    "piece.musicxml",
+    "piece.mid",
+)  # the files' names in replies
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,15 @@ class ScoreFiles:
     midi: bytes  # piece.mid: a named track per part (render.midi_file)
     parts: tuple[str, ...]  # the part names, top staff first
     bars: int
+
+    def save(self, folder: Path) -> dict[str, Path]:
+        """Write score.png, piece.musicxml and piece.mid into `folder` (made if missing): {name: path}."""
+        folder.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for name, data in ((SCORE_PNG, self.png), (PIECE_MUSICXML, self.musicxml), (PIECE_MIDI, self.midi)):
+            (folder / name).write_bytes(data)
+            out[name] = folder / name
+        return out
 
 
 def preset_of(spec: ScoreSpec) -> Preset:
@@ -80,6 +95,14 @@ def key_of(score: symusic.Score, spec: ScoreSpec) -> Key:
     return estimate_key(pitch_class_histogram(arr[:, 0], np.maximum(arr[:, 1], 1)))
 
 
+def shortened(title: str, limit: int) -> str:
+    """`title` cut at a word to at most `limit` characters, with an ellipsis when anything was cut."""
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1].rsplit(" ", 1)[0] if " " in title[: limit - 1] else title[: limit - 1]
+    return cut.rstrip(" ,;:-") + "…"
+
+
 def tempo_of(score: symusic.Score) -> float:
     """The first tempo in quarter notes a minute (120, MIDI's default, when the score has none)."""
     return float(score.tempos[0].qpm) if len(score.tempos) else 120.0
@@ -97,6 +120,7 @@ def notation(
     m21key = music21_key(key)
     out = music21.stream.Score()
     out.metadata = music21.metadata.Metadata(title=spec.title, composer=COMPOSER)
+    out.metadata.movementName = shortened(spec.title, settings.max_title_chars)  # what verovio prints
     out.metadata.copyright = spec.credit
     for i, part in enumerate(parts):
         head: list[music21.base.Music21Object] = [music21.key.Key(m21key.tonic.name, m21key.mode)]

@@ -232,3 +232,21 @@ def test_placeholder_track_names_give_way_to_the_presets_instrument(given: str) 
     score.tracks[0].name = given
     back = _parse(score_musicxml(score, ScoreSpec(genre="folk")))
     assert [p.partName for p in back.parts] == ["Fiddle"]  # the folk band's melody instrument
+
+
+def test_a_long_title_is_shortened_on_the_picture_and_kept_whole_in_the_file() -> None:
+    title = "A very long title that a member typed into the compose command, longer than a page"
+    data = score_musicxml(_score([(0, 4, 60)]), ScoreSpec(title), ScoreSettings(max_title_chars=30))
+    assert f"<work-title>{title}</work-title>".encode() in data
+    shown = _parse(data).metadata.movementName
+    assert len(shown) <= 30 and shown.endswith("…") and title.startswith(shown[:-1])
+
+
+def test_score_files_save_the_three_files(engraved: dict[str, ScoreFiles], tmp_path: Path) -> None:
+    files = engraved["folk"]
+    paths = files.save(tmp_path / "out")
+    assert sorted(paths) == ["piece.mid", "piece.musicxml", "score.png"]
+    assert paths["piece.musicxml"].read_bytes() == files.musicxml
+    assert (
+        paths["score.png"].read_bytes()[:4] == b"\x89PNG" and paths["piece.mid"].read_bytes()[:4] == b"MThd"
+    )
