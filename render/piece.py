@@ -228,7 +228,7 @@ class Renderer:
         """Sheet music and a clean MIDI file of the job's piece, with the job's title, sound and key."""
         buf = io.BytesIO()
         job.midi.write(buf)
-        spec = ScoreSpec(job.title, job.genre, job.preset, job.key)
+        spec = ScoreSpec(job.title, job.genre, job.preset, job.key, highlight_bars=job.rewritten_bars)
         return engrave(symusic.Score.from_midi(buf.getvalue()), spec, self.settings.score)
 
 

@@ -25,6 +25,7 @@ from render.score_parts import ClefRule, ScorePart, score_parts
 from render.settings import ScoreSettings
 
 COMPOSER = "Cadenza"  # the MusicXML's composer line
+HIGHLIGHT_COLOUR = "#C0392B"  # rewritten bars' notes on score.png and in the MusicXML (a brick red)
 SCORE_PNG, PIECE_MUSICXML, PIECE_MIDI = (
     "score.png",
     "piece.musicxml",
@@ -42,6 +43,9 @@ class ScoreSpec:
     key: str | None = None  # e.g. "D minor"; None = the score's key signature, else estimated from the notes
     credit: str = (
         "Made with Cadenza; free to use"  # the MusicXML's rights line and the MIDI's copyright event
+    )
+    highlight_bars: tuple[int, int] | None = (
+        None  # bars first..last (from 1) the model rewrote: notes coloured
     )
 
 
@@ -133,7 +137,19 @@ def notation(
         events = part_events(part.notes, tpq, grid, end, m21key)
         out.insert(0, build_part(part, events, head))
     out.makeNotation(inPlace=True)
+    if spec.highlight_bars:
+        colour_bars(out, spec.highlight_bars)
     return out
+
+
+def colour_bars(stream: music21.stream.Score, bars: tuple[int, int]) -> None:
+    """Colour the notes and rests of bars `bars[0]`..`bars[1]` (numbered from 1) in every part."""
+    first, last = bars
+    for part in stream.parts:
+        for measure in part.getElementsByClass(music21.stream.Measure):
+            if first <= measure.number <= last:
+                for element in measure.recurse().notesAndRests:
+                    element.style.color = HIGHLIGHT_COLOUR
 
 
 def musicxml_bytes(stream: music21.stream.Score) -> bytes:

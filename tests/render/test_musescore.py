@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from render.sheet import ScoreFiles, ScoreSpec, engrave
-from tests.render.genre_pieces import GENRE_PIECES, GenrePiece, genre_score
+from tests.render.genre_pieces import GENRE_PIECES, GenrePiece, genre_score, merged_score
 
 MUSESCORE = "mscore3"
 TIMEOUT_S = 120
@@ -78,3 +78,14 @@ def test_musescore_shows_the_title_of_the_musicxml(engraved: dict[str, ScoreFile
     source.write_bytes(engraved["chorale"].musicxml)
     lines = _first_page_lines(_convert(source, "pdf"))
     assert "A chorale piece" in lines and "Cadenza" in lines
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["musicxml", "mid"])
+def test_musescore_reads_a_v1_piece_as_its_four_voices(kind: str, tmp_path: Path) -> None:
+    files = engrave(merged_score(seconds=8.0), ScoreSpec("A v1 chorale", "chorale"))  # one merged track
+    source = tmp_path / f"piece.{kind}"
+    source.write_bytes(files.musicxml if kind == "musicxml" else files.midi)
+    lines = _first_page_lines(_convert(source, "pdf"))
+    assert [name for name in files.parts if _labelled(lines, name)] == list(files.parts)
+    assert _convert(source, "musicxml").read_text(encoding="utf-8").count("<score-part ") == 4

@@ -250,3 +250,18 @@ def test_score_files_save_the_three_files(engraved: dict[str, ScoreFiles], tmp_p
     assert (
         paths["score.png"].read_bytes()[:4] == b"\x89PNG" and paths["piece.mid"].read_bytes()[:4] == b"MThd"
     )
+
+
+def test_rewritten_bars_are_coloured_in_the_file_and_on_the_picture() -> None:
+    score = _score([(i, i + 1, 60 + i % 7) for i in range(16)])  # four bars of quarters
+    plain = engrave(score, ScoreSpec())
+    marked = engrave(score, ScoreSpec(highlight_bars=(2, 3)))
+    measures = list(_parse(marked.musicxml).parts[0].getElementsByClass(music21.stream.Measure))
+    coloured = [all(n.style.color == "#C0392B" for n in m.notes) for m in measures]
+    assert coloured == [False, True, True, False]
+
+    def reds(png: bytes) -> int:
+        rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+        return int(((rgb[..., 0] > 150) & (rgb[..., 1] < 100) & (rgb[..., 2] < 100)).sum())
+
+    assert reds(plain.png) == 0 and reds(marked.png) > 500
