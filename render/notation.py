@@ -69,9 +69,13 @@ def metres(score: symusic.Score, divisions: Sequence[int]) -> list[Metre]:
         m = Metre(snap(ts.time, tpq, divisions), int(ts.numerator), int(ts.denominator))
         if not out:
             out.append(Metre(Fraction(0), m.numerator, m.denominator))
-        elif (m.offset - out[-1].offset) % out[-1].bar == 0 and m.bar != out[-1].bar:
-            out.append(m)
-        elif (m.numerator, m.denominator) != (out[-1].numerator, out[-1].denominator):
+        elif m.offset == out[-1].offset:
+            out[-1] = m  # two signatures at one time: the later one stands
+        elif (m.numerator, m.denominator) == (out[-1].numerator, out[-1].denominator):
+            continue  # a repeated signature changes nothing
+        elif (m.offset - out[-1].offset) % out[-1].bar == 0:
+            out.append(m)  # 6/8 to 3/4 is a change too, though the bar lasts as long
+        else:
             log.debug(
                 "time signature %d/%d off the barline at %s ignored", m.numerator, m.denominator, m.offset
             )

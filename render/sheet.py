@@ -128,7 +128,7 @@ def notation(
     out.metadata.copyright = spec.credit
     for i, part in enumerate(parts):
         head: list[music21.base.Music21Object] = [music21.key.Key(m21key.tonic.name, m21key.mode)]
-        for m in changes:
+        for m in (m for m in changes if m.offset < end):  # a change after the last note is no change
             ts = music21.meter.TimeSignature(f"{m.numerator}/{m.denominator}")
             ts.offset = float(m.offset)
             head.append(ts)

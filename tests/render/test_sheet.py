@@ -265,3 +265,41 @@ def test_rewritten_bars_are_coloured_in_the_file_and_on_the_picture() -> None:
         return int(((rgb[..., 0] > 150) & (rgb[..., 1] < 100) & (rgb[..., 2] < 100)).sum())
 
     assert reds(plain.png) == 0 and reds(marked.png) > 500
+
+
+@pytest.mark.parametrize(("numerator", "denominator"), [(6, 8), (5, 4)])
+def test_random_overlapping_notes_in_odd_metres_still_make_valid_full_bars(
+    numerator: int, denominator: int, schema: xmlschema.XMLSchema
+) -> None:
+    rng = np.random.default_rng(numerator)
+    score = _score([], numerator, denominator)
+    score.tracks.clear()
+    bar = TPQ * 4 * numerator // denominator
+    score.time_signatures.append(symusic.TimeSignature(2 * bar, 3, 4))  # a change of metre after two bars
+    for part in range(3):
+        track, t = symusic.Track("", program=part), 0
+        for _ in range(20):
+            t += int(rng.integers(0, TPQ))
+            track.notes.append(
+                symusic.Note(t, int(rng.integers(20, 3 * TPQ)), 76 - 12 * part - int(rng.integers(0, 7)), 80)
+            )
+        score.tracks.append(track)
+    data = score_musicxml(score, ScoreSpec())  # validate=True: read back, parts and full bars checked
+    assert list(schema.iter_errors(io.BytesIO(data))) == []
+    measures = list(_parse(data).parts[0].getElementsByClass(music21.stream.Measure))
+    assert [m.timeSignature.ratioString for m in measures[:3] if m.timeSignature] == [
+        f"{numerator}/{denominator}",
+        "3/4",
+    ]
+
+
+def test_time_signatures_off_the_barline_repeated_or_after_the_end_are_ignored() -> None:
+    score = _score([(i, i + 1, 60) for i in range(8)], 4, 4)  # two bars of 4/4
+    for ticks, num, den in ((0, 3, 4), (TPQ * 5, 2, 4), (TPQ * 4, 3, 4), (TPQ * 40, 6, 8)):
+        score.time_signatures.append(symusic.TimeSignature(ticks, num, den))
+    # 3/4 at 0 replaces 4/4; 3/4 again at beat 4 repeats it; 2/4 at beat 5 is mid-bar; 6/8 is past the end.
+    measures = list(
+        _parse(score_musicxml(score, ScoreSpec())).parts[0].getElementsByClass(music21.stream.Measure)
+    )
+    assert [m.timeSignature.ratioString for m in measures if m.timeSignature] == ["3/4"]
+    assert len(measures) == 3  # eight beats in bars of three
