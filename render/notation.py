@@ -8,6 +8,7 @@ the key (flats in flat keys, the leading tone raised in minor). Every part ends 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import math
@@ -95,21 +96,26 @@ def bar_end(end: Fraction, changes: Sequence[Metre]) -> tuple[Fraction, int]:
     return offset, bars
 
 
-def spell(pitch: int, key: music21.key.Key) -> music21.pitch.Pitch:
-    """MIDI `pitch` spelled in `key`: the scale's names, the raised 6th and 7th in minor, else sharps in sharp
-    keys and flats in flat keys (music21's choice in C major and A minor)."""
+def spelling(key: music21.key.Key) -> dict[int, str]:
+    """Each pitch class's name in `key`: the scale's names, the raised 6th and 7th in minor, else sharps
+    in sharp keys and flats in flat keys (music21's own choice in C major and A minor)."""
     names = {p.pitchClass: p.name for p in key.getPitches()}
     if key.mode == "minor":
         for interval in ("M6", "M7"):
             raised = key.tonic.transpose(interval)
             names.setdefault(raised.pitchClass, raised.name)
-    name = names.get(pitch % 12)
-    if name is None:
-        plain = music21.pitch.Pitch(midi=pitch)  # music21's own choice: C#, E-, F#, G#, B-
-        wrong_side = ("-" in plain.name and key.sharps > 0) or ("#" in plain.name and key.sharps < 0)
-        other = plain.getEnharmonic() if wrong_side else None
-        name = other.name if other is not None else plain.name
-    out = music21.pitch.Pitch(name)
+    for pc in range(12):
+        if pc not in names:
+            plain = music21.pitch.Pitch(midi=60 + pc)  # music21's own choice: C#, E-, F#, G#, B-
+            wrong_side = ("-" in plain.name and key.sharps > 0) or ("#" in plain.name and key.sharps < 0)
+            other = plain.getEnharmonic() if wrong_side else None
+            names[pc] = other.name if other is not None else plain.name
+    return names
+
+
+def spell(pitch: int, names: dict[int, str]) -> music21.pitch.Pitch:
+    """MIDI `pitch` as a music21 Pitch named from a `spelling` table, in the right octave."""
+    out = music21.pitch.Pitch(names[pitch % 12])
     out.octave = 4
     out.octave += (pitch - int(out.midi)) // 12
     return out
@@ -119,13 +125,20 @@ def part_events(
     notes: np.ndarray, tpq: int, divisions: Sequence[int], end: Fraction, key: music21.key.Key
 ) -> list[music21.note.GeneralNote]:
     """A part's (N, 3) tick notes as back-to-back notes, chords and rests up to `end`, tied across cuts."""
-    snapped = _legato_trimmed(notes, tpq, divisions)
+    snapped = sorted(_legato_trimmed(notes, tpq, divisions))
     cuts = sorted({Fraction(0), end, *(a for a, _, _ in snapped), *(b for _, b, _ in snapped)})
     cuts = [c for c in cuts if c <= end]
+    names = spelling(key)
     events: list[music21.note.GeneralNote] = []
+    active: list[tuple[Fraction, Fraction, int]] = []
+    following = 0  # the next note (by start) not yet sounding
     for a, b in itertools.pairwise(cuts):
-        sounding = {p: (s < a, e > b) for s, e, p in snapped if s <= a < e}
-        events.append(_event(sounding, b - a, key))
+        while following < len(snapped) and snapped[following][0] <= a:
+            active.append(snapped[following])
+            following += 1
+        active = [n for n in active if n[1] > a]
+        sounding = {p: (s < a, e > b) for s, e, p in active}
+        events.append(_event(sounding, b - a, names))
     return events
 
 
@@ -141,15 +154,15 @@ def _legato_trimmed(
     onsets = sorted({snap(s, tpq, divisions) for s in notes[:, 0].tolist()})
     for start, stop, pitch in notes.tolist():
         a, b = snap(start, tpq, divisions), snap(stop, tpq, divisions)
-        later = [o for o in onsets if a < o < b]
-        if later and b - later[0] <= Fraction(1, 4) and len(later) == 1:
-            b = later[0]
+        lo, hi = bisect.bisect_right(onsets, a), bisect.bisect_left(onsets, b)
+        if hi - lo == 1 and b - onsets[lo] <= Fraction(1, 4):  # only the next onset falls inside
+            b = onsets[lo]
         out.append((a, max(b, a + step), int(pitch)))
     return out
 
 
 def _event(
-    sounding: dict[int, tuple[bool, bool]], length: Fraction, key: music21.key.Key
+    sounding: dict[int, tuple[bool, bool]], length: Fraction, names: dict[int, str]
 ) -> music21.note.GeneralNote:
     """A rest, note or chord of `length`; each pitch tied from before and/or into what follows."""
     if not sounding:
@@ -157,10 +170,10 @@ def _event(
     pitches = sorted(sounding)
     event: music21.note.NotRest
     if len(pitches) == 1:
-        event = music21.note.Note(spell(pitches[0], key), quarterLength=length)
+        event = music21.note.Note(spell(pitches[0], names), quarterLength=length)
         notes = [event]
     else:
-        event = music21.chord.Chord([spell(p, key) for p in pitches], quarterLength=length)
+        event = music21.chord.Chord([spell(p, names) for p in pitches], quarterLength=length)
         notes = list(event.notes)
     for p, note in zip(pitches, notes, strict=True):
         before, after = sounding[p]

@@ -137,6 +137,7 @@ def notation(
         events = part_events(part.notes, tpq, grid, end, m21key)
         out.insert(0, build_part(part, events, head))
     out.makeNotation(inPlace=True)
+    finish_for_export(out)
     if spec.highlight_bars:
         colour_bars(out, spec.highlight_bars)
     return out
@@ -155,7 +156,17 @@ def colour_bars(stream: music21.stream.Score, bars: tuple[int, int]) -> None:
 def musicxml_bytes(stream: music21.stream.Score) -> bytes:
     """MusicXML 4.0 of a music21 score in measures."""
     exporter = music21.musicxml.m21ToXml.GeneralObjectExporter(stream)
+    exporter.makeNotation = False  # notation() made it already; redoing it on a copy tripled the export time
     return bytes(exporter.parse())
+
+
+def finish_for_export(stream: music21.stream.Score) -> None:
+    """What music21's exporter would do on a copy: split complex durations into tied notes, bracket tuplets."""
+    for part in stream.parts:
+        part.splitAtDurations(recurse=True)
+        for measure in part.getElementsByClass(music21.stream.Measure):
+            for layer in (measure, *measure.voices):
+                music21.stream.makeNotation.makeTupletBrackets(layer, inPlace=True)
 
 
 def check_musicxml(data: bytes, parts: int, bars: int) -> None:
