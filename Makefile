@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages we need: FluidSynth (library + CLI, the CLI is a benchmark peer), ffmpeg (decoding
 # uploads, MP3 via pydub), the FluidR3 SoundFont, and the Redis/PostgreSQL servers the tests start.
-APT_PACKAGES := libfluidsynth3 fluidsynth ffmpeg fluid-soundfont-gm redis-server postgresql
+# Sheet music: cairo (cairosvg draws score.png) and DejaVu (the tempo mark's note); MuseScore 3 and
+# poppler's pdftotext are test tools only: the suite opens our MIDI and MusicXML in a real score editor.
+# One line: tests/scale/test_deploy_files.py reads it to check the Dockerfile installs nothing else.
+APT_PACKAGES := libfluidsynth3 fluidsynth ffmpeg fluid-soundfont-gm redis-server postgresql libcairo2 fonts-dejavu-core musescore3 poppler-utils
 
 .PHONY: setup system venv run test test-fast lint format check bench clean
 

@@ -1,10 +1,12 @@
-"""Scores to sound and pictures: FluidSynth synthesis, mixing, MP3/WAV/OGG, piano-roll PNG.
+"""Scores to sound and pictures: FluidSynth synthesis, mixing, MP3/WAV/OGG, piano-roll PNG, sheet music.
 
 Public API (the bot uses only these):
 - `RenderSettings`: the `[render]` config table.
 - `check_soundfont(settings)`: call at start-up; ConfigError names a missing or broken SoundFont.
 - `RenderPool(settings)`: `await pool.start()`, `await pool.render(RenderJob(...)) -> RenderedPiece`, `await pool.close()`.
 - `PRESETS`, `GENRE_PRESETS`, `get_preset(name)`, `preset_for_genre(genre)`: the sounds users choose.
+- `engrave(score, ScoreSpec(...), settings.score) -> ScoreFiles`: piece.musicxml, score.png, piece.mid of a
+  symusic Score (or `RenderJob(sheet=True)` through the pool); `score_musicxml`, `score_midi` for one file.
 - `Renderer`, `render_audio`, `encode_mp3`, `piano_roll_png`, `crossfade_join`: the steps, for tools and tests.
 """
 
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
     from render.piece import RenderedPiece, Renderer, RenderJob, midi_from_bytes, render_audio, resolve_preset
     from render.pool import RenderPool
     from render.presets import GENRE_PRESETS, PRESETS, Preset, Role, Voice, get_preset, preset_for_genre
-    from render.settings import RenderSettings
+    from render.settings import RenderSettings, ScoreSettings
+    from render.sheet import ScoreFiles, ScoreSpec, engrave, score_midi, score_musicxml
     from render.synth import check_soundfont, resolve_soundfont
     from render.voicing import Arrangement, Part, arrange, split_skyline
 
@@ -49,6 +52,12 @@ _LAZY = {
     "get_preset": "render.presets",
     "preset_for_genre": "render.presets",
     "RenderSettings": "render.settings",
+    "ScoreSettings": "render.settings",
+    "ScoreFiles": "render.sheet",
+    "ScoreSpec": "render.sheet",
+    "engrave": "render.sheet",
+    "score_midi": "render.sheet",
+    "score_musicxml": "render.sheet",
     "check_soundfont": "render.synth",
     "resolve_soundfont": "render.synth",
     "Arrangement": "render.voicing",
@@ -77,6 +86,9 @@ __all__ = [
     "Renderer",
     "Role",
     "RollInfo",
+    "ScoreFiles",
+    "ScoreSettings",
+    "ScoreSpec",
     "Tags",
     "Voice",
     "arrange",
@@ -85,6 +97,7 @@ __all__ = [
     "encode_mp3",
     "encode_ogg",
     "encode_wav",
+    "engrave",
     "get_preset",
     "integrated_loudness",
     "midi_from_bytes",
@@ -93,6 +106,8 @@ __all__ = [
     "render_audio",
     "resolve_preset",
     "resolve_soundfont",
+    "score_midi",
+    "score_musicxml",
     "split_skyline",
     "true_peak",
 ]

@@ -2,7 +2,7 @@
 
 Drawn with Pillow at about 1200x500 so it stays readable in a Discord embed on a phone. For a
 continuation, the stretch the user played is shaded and labelled, and the user's own tracks are
-outlined in white.
+outlined in white; for a rewrite, the bars the model wrote anew are shaded and labelled "new".
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ BAR = (98, 104, 122)
 TEXT = (226, 228, 236)
 MUTED = (150, 155, 170)
 USER_SHADE = (40, 46, 62)
+NEW_SHADE = (64, 52, 30)  # warm, so "new" bars read apart from the user's (cool) part
 ROLE_COLOURS = {
     Role.MELODY: [(255, 170, 60), (255, 120, 90)],
     Role.INNER: [(80, 200, 170), (120, 170, 240), (170, 140, 230), (100, 220, 110)],
@@ -45,6 +46,7 @@ class RollInfo:
     tempo_bpm: float | None = None
     seed: int | None = None
     primer_end_s: float | None = None  # end of the user's own material, shaded
+    highlight_bars: tuple[int, int] | None = None  # bars first..last (from 1, inclusive) shaded as new
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -81,6 +83,11 @@ def piano_roll_png(
     if info.primer_end_s:
         draw.rectangle([left, top, x_of(min(info.primer_end_s, end)), bottom], fill=USER_SHADE)
         draw.text((left + 6, top + 4), "your part", fill=MUTED, font=_font(13))
+    if info.highlight_bars:
+        span = bar_span(midi, info.highlight_bars, end)
+        if span is not None:
+            draw.rectangle([x_of(span[0]), top, x_of(span[1]), bottom], fill=NEW_SHADE)
+            draw.text((x_of(span[0]) + 6, top + 4), "new", fill=TEXT, font=_font(13))
     _pitch_axis(draw, lo, hi, left, right, y_of, row)
     _bars(draw, midi, end, x_of, top, bottom)
     colours = _part_colours(parts)
@@ -94,6 +101,19 @@ def piano_roll_png(
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False)
     return buf.getvalue()
+
+
+def bar_span(midi: pretty_midi.PrettyMIDI, bars: tuple[int, int], end: float) -> tuple[float, float] | None:
+    """Seconds from the downbeat of bar `bars[0]` to the end of bar `bars[1]` (bars from 1); None if outside."""
+    try:
+        downbeats = [float(t) for t in midi.get_downbeats()]
+    except (ValueError, IndexError):
+        return None
+    first, last = bars
+    if not downbeats or first < 1 or last < first or first > len(downbeats):
+        return None
+    stop = downbeats[last] if last < len(downbeats) else max(end, downbeats[-1])
+    return downbeats[first - 1], min(stop, end)
 
 
 def _part_colours(parts: Sequence[Part]) -> list[tuple[int, int, int]]:

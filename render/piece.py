@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 import pretty_midi
+import symusic
 
 from cadenza.errors import BadInput, RenderFailed, TooLong
 from cadenza.theory import estimate_key, pitch_class_histogram
@@ -27,6 +28,7 @@ from render.mixing import MixReport, crossfade_join, fade_out, master, to_stereo
 from render.pianoroll import RollInfo, piano_roll_png
 from render.presets import Preset, get_preset, preset_for_genre
 from render.settings import RenderSettings
+from render.sheet import ScoreFiles, ScoreSpec, engrave
 from render.synth import BLOCK, Synthesizer, check_soundfont
 from render.voicing import Arrangement, ChannelPlan, arrange
 
@@ -53,6 +55,10 @@ class RenderJob:
         default=None, repr=False
     )  # the user's recording, joined before primer_end_s
     clip_rate: int = 44100
+    rewritten_bars: tuple[int, int] | None = (
+        None  # bars (from 1, inclusive) the model wrote anew: shaded on the roll
+    )
+    sheet: bool = False  # also write sheet music and a clean MIDI file (RenderedPiece.sheet)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,10 @@ class RenderedPiece:
     true_peak_dbfs: float
     preset: str
     bitrate_kbps: int | None  # MP3 only
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: synth, mix, encode, picture
+    timings: dict[str, float] = field(
+        default_factory=dict
+    )  # seconds per stage: synth, mix, encode, picture, sheet
+    sheet: ScoreFiles | None = None  # piece.musicxml, score.png and piece.mid when the job asked for them
 
     @property
     def filename_extension(self) -> str:
@@ -202,15 +211,25 @@ class Renderer:
             _tempo(job.midi),
             job.seed,
             job.primer_end_s,
+            job.rewritten_bars,
         )
         png = piano_roll_png(
             job.midi, arrangement.parts, info, (self.settings.picture_width, self.settings.picture_height)
         )
-        timings.update(encode=t1 - t0, picture=time.perf_counter() - t1)
+        t2 = time.perf_counter()
+        sheet = self.sheet(job) if job.sheet else None
+        timings.update(encode=t1 - t0, picture=t2 - t1, sheet=time.perf_counter() - t2)
         return RenderedPiece(
             data, job.audio_format, png, len(audio) / self.settings.sample_rate, report.loudness_lufs,
-            report.true_peak_dbfs, preset.name, kbps, timings,
+            report.true_peak_dbfs, preset.name, kbps, timings, sheet,
         )  # fmt: skip
+
+    def sheet(self, job: RenderJob) -> ScoreFiles:
+        """Sheet music and a clean MIDI file of the job's piece, with the job's title, sound and key."""
+        buf = io.BytesIO()
+        job.midi.write(buf)
+        spec = ScoreSpec(job.title, job.genre, job.preset, job.key, highlight_bars=job.rewritten_bars)
+        return engrave(symusic.Score.from_midi(buf.getvalue()), spec, self.settings.score)
 
 
 def _time_slices(channels: Sequence[ChannelPlan], count: int) -> list[tuple[float, list[ChannelPlan]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 # FluidSynth interpolation methods by name (fluid_interp enum values).
@@ -10,6 +10,45 @@ INTERPOLATION = {"none": 0, "linear": 1, "4th": 4, "7th": 7}
 
 # Discord's default attachment limit (discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES).
 DISCORD_UPLOAD_LIMIT = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """How sheet music is written (MusicXML) and engraved (verovio SVG, then PNG): `[render.score]`."""
+
+    grid: tuple[int, ...] = (
+        4,
+        3,
+    )  # a beat is cut into sixteenths or triplet eighths; notes snap to the nearer
+    treble_from_pitch: float = 63.0  # a part whose mean pitch is E-flat 4 or above gets the treble clef...
+    tenor_from_pitch: float = (
+        56.0  # ...from A-flat 3 up the tenor's treble-8vb clef, and below that the bass clef
+    )
+    max_bars: int = 600  # longest score written (300 s of 2/4 at 240 bpm); longer is TooLong
+    picture_width: int = 1200  # score.png width in pixels: about four bars a system on a phone
+    page_width: int = 1500  # verovio page width (its units, tenths of a millimetre at 100 %)
+    page_height: int = 1900  # the first page's height: three to five systems, so the notes stay large
+    scale: int = 45  # verovio's zoom in percent; with page_width it sets how large the staves are drawn
+    max_title_chars: int = (
+        40  # score.png shows this much of the title (verovio does not wrap); MusicXML keeps it all
+    )
+    validate: bool = True  # re-read the MusicXML with music21 and compare bars and parts before replying
+
+    def __post_init__(self) -> None:
+        if not self.grid or any(not 1 <= d <= 16 for d in self.grid):
+            raise ValueError("grid must list divisions of a beat between 1 and 16")
+        if not self.tenor_from_pitch < self.treble_from_pitch:
+            raise ValueError("tenor_from_pitch must be below treble_from_pitch")
+        if self.max_bars < 1:
+            raise ValueError("max_bars must be at least 1")
+        if not 400 <= self.picture_width <= 4000:
+            raise ValueError("picture_width must be within 400 .. 4000")
+        if not (500 <= self.page_width <= 10000 and 500 <= self.page_height <= 20000):
+            raise ValueError("page_width must be within 500 .. 10000 and page_height within 500 .. 20000")
+        if self.max_title_chars < 8:
+            raise ValueError("max_title_chars must be at least 8")
+        if not 10 <= self.scale <= 200:
+            raise ValueError("scale must be within 10 .. 200 percent")
 
 
 @dataclass(frozen=True)
@@ -44,6 +83,7 @@ class RenderSettings:
     job_timeout_s: float = 60.0  # a render taking longer than this (once a worker has it) fails: RenderFailed
     picture_width: int = 1200  # piano-roll PNG size in pixels; readable in a phone's Discord embed
     picture_height: int = 500
+    score: ScoreSettings = field(default_factory=ScoreSettings)  # sheet music: the [render.score] table
 
     def __post_init__(self) -> None:
         if self.sample_rate not in (22050, 32000, 44100, 48000):

@@ -142,7 +142,7 @@ def _with_velocities(part: Part, preset: Preset, accents: tuple[np.ndarray, np.n
     return Part(part.role, part.label, notes, part.is_user)
 
 
-def _split_inner(notes: np.ndarray, ways: int) -> list[np.ndarray]:
+def split_inner(notes: np.ndarray, ways: int) -> list[np.ndarray]:
     """Share one inner part among `ways` instruments: the upper notes of each chord to the first."""
     if ways == 1 or len(notes) < 2:
         return [notes]
@@ -176,7 +176,7 @@ def _assign_channels(parts: Sequence[Part], preset: Preset) -> tuple[ChannelPlan
             pieces = [(candidates[inner_seen % len(candidates)], part.notes)]
             inner_seen += 1
         elif part.role is Role.INNER:
-            pieces = list(zip(candidates, _split_inner(part.notes, len(candidates)), strict=False))
+            pieces = list(zip(candidates, split_inner(part.notes, len(candidates)), strict=False))
         else:
             pieces = [(voice, part.notes) for voice in candidates]
         for voice, notes in pieces:

@@ -92,7 +92,11 @@ async def test_continuation_joins_the_users_clip() -> None:
 async def test_process_pool_renders_too() -> None:
     async with RenderPool(RenderSettings(soundfont="builtin", pool_kind="process")) as pool:
         piece = await pool.render(_job())
+        with_sheet = await pool.render(_job(sheet=True, rewritten_bars=(1, 1)))
     assert piece.duration_s == pytest.approx(5.0, abs=0.05)
+    assert piece.sheet is None
+    assert with_sheet.sheet is not None  # the sheet music crosses the process boundary
+    assert with_sheet.sheet.musicxml.count(b"<score-part ") == 4 and with_sheet.sheet.png[:4] == b"\x89PNG"
 
 
 def test_midi_bytes_round_trip_and_garbage_is_bad_input() -> None:
