@@ -86,6 +86,7 @@ class ComposeRequest:
     bars: tuple[int, int] | None = None  # INFILL: first and last bar to rewrite (1-based)
     given_parts: tuple[int, ...] = (0,)  # FILL: the parts kept (0 = the melody)
     parts: int | None = None  # FILL: parts in the result; None = the genre's usual number
+    sheet: bool = True  # engrave sheet music too (score.png, piece.musicxml, a clean piece.mid)
 
 
 @dataclass
@@ -266,6 +267,8 @@ class Pipeline:
             primer_end_s=piece.primer_end_s or None,
             clip=primer.clip if primer else None,
             clip_rate=primer.clip_rate if primer else 44100,
+            rewritten_bars=piece.new_bars if req.task is Task.INFILL else None,
+            sheet=req.sheet,
         )
 
     def _originality(self, piece: GeneratedPiece) -> dict[str, Any]:

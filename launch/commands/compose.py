@@ -79,6 +79,9 @@ def write_piece_files(piece: ComposedPiece, out: Path) -> None:
     (out / f"piece.{piece.audio_format}").write_bytes(piece.audio)
     (out / "piece.png").write_bytes(piece.png)
     (out / "piece.json").write_text(json.dumps({**piece.meta, "remarks": list(piece.remarks)}, indent=1))
+    sheet = piece.rendered.sheet
+    if sheet is not None:  # the clean MIDI (a named track per part, key signature) replaces the raw one
+        sheet.save(out)
     m = piece.meta
     print(
         f"{m['genre']} in {m['key']}, {m['tempo']:.0f} bpm, {m['time_signature']}, {m['duration_s']:.1f} s, "
@@ -86,4 +89,5 @@ def write_piece_files(piece: ComposedPiece, out: Path) -> None:
     )
     for remark in piece.remarks:
         print(remark)
-    print(f"wrote {out}/piece.mid, piece.{piece.audio_format}, piece.png, piece.json")
+    extra = ", score.png, piece.musicxml" if sheet is not None else ""
+    print(f"wrote {out}/piece.mid, piece.{piece.audio_format}, piece.png, piece.json{extra}")
