@@ -166,15 +166,19 @@ class Engine:
 
     def _fail_all(self, error: GenerationFailed, cause: BaseException | None = None) -> None:
         error.__cause__ = cause
-        for job in [*self._active, *self._admitting]:
-            job.resolve(error=error)
-        self._active.clear()
-        self._admitting = []
+        # Take every waiting job first, then resolve: a caller woken by a resolution may enqueue a new
+        # request at once, and that one belongs to the restarted loop, not to this failure.
+        waiting: list[_Job] = []
         while True:
             try:
-                self._incoming.get_nowait().resolve(error=error)
+                waiting.append(self._incoming.get_nowait())
             except queue.Empty:
                 break
+        jobs = [*self._active, *self._admitting, *waiting]
+        self._active.clear()
+        self._admitting = []
+        for job in jobs:
+            job.resolve(error=error)
 
     def _loop(self, batcher: Batcher) -> None:
         while not self._stop.is_set():
