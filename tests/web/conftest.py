@@ -31,6 +31,7 @@ class Site:
     http: aiohttp.ClientSession
     root: str
     settings: WebSettings
+    front_data: Path
 
     def path(self, url: str) -> str:
         """A public page address (or a path) as an address on the test server."""
@@ -74,7 +75,7 @@ async def serve(
     front = await start_web(storage, settings, SECRET, pool, data_dir=data_dir)
     try:
         async with aiohttp.ClientSession() as http:
-            yield Site(front, storage, world, http, f"http://127.0.0.1:{front.port}", settings)
+            yield Site(front, storage, world, http, f"http://127.0.0.1:{front.port}", settings, data_dir)
     finally:
         await front.stop()
 
