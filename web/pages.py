@@ -35,21 +35,35 @@ FROM_WHAT = {
 
 
 class PageError(Exception):
-    """An answer other than the page: the status and what the visitor is told."""
+    """An answer other than the page: its status and what the visitor is told.
 
-    def __init__(self, status: int, title: str, message: str) -> None:
-        super().__init__(title)
-        self.status, self.title, self.message = status, title, message
+    Raised as a new instance each time: re-raising one shared instance would chain every request's
+    frames onto its traceback and keep them alive (the crawl test caught exactly that).
+    """
+
+    status, title, message = 500, "Something went wrong", "Try again later."
+
+    def __init__(self) -> None:
+        super().__init__(self.title)
 
 
-NOT_FOUND = PageError(
-    404, "No such page", "This link does not open anything here. Check that it was copied whole."
-)
-REMOVED = PageError(
-    410, "This piece was removed", "The member who made it removed it. Nothing of it is kept here."
-)
-CLOSED = PageError(403, "Links are off", "The server this comes from has turned its page links off.")
-NO_GALLERY = PageError(404, "No gallery", "This server has not turned its gallery on.")
+class PageNotFound(PageError):
+    status, title = 404, "No such page"
+    message = "This link does not open anything here. Check that it was copied whole."
+
+
+class PieceRemoved(PageError):
+    status, title = 410, "This piece was removed"
+    message = "The member who made it removed it. Nothing of it is kept here."
+
+
+class LinksOff(PageError):
+    status, title = 403, "Links are off"
+    message = "The server this comes from has turned its page links off."
+
+
+class NoGallery(PageError):
+    status, title, message = 404, "No gallery", "This server has not turned its gallery on."
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,7 @@ class Pages:
                 found = NotFound
             self._records.put(key, found)
         if found is NotFound:
-            raise NOT_FOUND
+            raise PageNotFound()
         return found
 
     async def _links_on(self, guild_id: int | None) -> bool:
@@ -107,37 +121,37 @@ class Pages:
         """The piece a token opens; PageError when it opens nothing, was removed or links are off."""
         piece_id = self.signer.open(PageKind.PIECE, token)
         if piece_id is None:
-            raise NOT_FOUND
+            raise PageNotFound()
         piece: Piece = await self._cached(f"p:{piece_id}", lambda: self.storage.get_piece(piece_id))
         if not await self._links_on(piece.guild_id):
-            raise CLOSED
+            raise LinksOff()
         if piece.removed:
             await asyncio.to_thread(self.media.forget, piece.id)
-            raise REMOVED
+            raise PieceRemoved()
         return piece
 
     async def session(self, token: str) -> RemixSession:
         """The session a token opens; PageError as for pieces."""
         session_id = self.signer.open(PageKind.SESSION, token)
         if session_id is None:
-            raise NOT_FOUND
+            raise PageNotFound()
         session: RemixSession = await self._cached(
             f"s:{session_id}", lambda: self.storage.get_session(session_id)
         )
         if not await self._links_on(session.guild_id):
-            raise CLOSED
+            raise LinksOff()
         return session
 
     async def gallery_guild(self, token: str) -> int:
         """The server a gallery token opens, while its gallery is on and its links are."""
         ident = self.signer.open(PageKind.GALLERY, token)
         if ident is None or not ident.isdigit():
-            raise NOT_FOUND
+            raise PageNotFound()
         guild_id = int(ident)
         if not await self._links_on(guild_id):
-            raise CLOSED
+            raise LinksOff()
         if (await self._guild_values(guild_id)).get(GALLERY_KEY) is not True:
-            raise NO_GALLERY
+            raise NoGallery()
         return guild_id
 
     async def names(self, guild_id: int | None, user_ids: Collection[int]) -> dict[int, str]:

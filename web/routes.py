@@ -14,7 +14,7 @@ from bot.storage import Piece, Turn
 from web import tree
 from web.links import PageKind
 from web.media import MUSICXML
-from web.pages import FROM_WHAT, NOT_FOUND, REMOVED, Pages, facts
+from web.pages import FROM_WHAT, PageNotFound, Pages, PieceRemoved, facts
 
 PAGES = web.AppKey("pages", Pages)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
@@ -105,7 +105,7 @@ async def piece_file(request: web.Request) -> web.StreamResponse:
         return _file(path, "application/vnd.recordare.musicxml+xml", filename(title, "musicxml"))
     if name == "score.png" and pages.media.sheets.draws_pages:
         return _file(await pages.media.sheet_png(piece), "image/png")
-    raise NOT_FOUND
+    raise PageNotFound()
 
 
 async def session_page(request: web.Request) -> web.Response:
@@ -163,10 +163,10 @@ async def mix_file(request: web.Request) -> web.StreamResponse:
     turns = await pages.storage.session_turns(session.id)
     path = _path_to(turns, number)
     if not path:
-        raise NOT_FOUND
+        raise PageNotFound()
     pieces = [(t.number, await pages.storage.get_piece(t.piece_id)) for t in path]
     if pieces[-1][1].removed:
-        raise REMOVED
+        raise PieceRemoved()
     kept = [(n, p) for n, p in pieces if not p.removed]
     return _file(await pages.media.mix(session, kept), "audio/mpeg")
 
