@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages we need: FluidSynth (library + CLI, the CLI is a benchmark peer), ffmpeg (decoding
-# uploads, MP3 via pydub), the FluidR3 SoundFont, and the Redis/PostgreSQL servers the tests start.
-APT_PACKAGES := libfluidsynth3 fluidsynth ffmpeg fluid-soundfont-gm redis-server postgresql
+# uploads, MP3 via pydub), the FluidR3 SoundFont, the Redis/PostgreSQL servers the tests start, and
+# Chromium with its chromedriver for the web pages' browser tests (Selenium drives the system browser).
+APT_PACKAGES := libfluidsynth3 fluidsynth ffmpeg fluid-soundfont-gm redis-server postgresql chromium chromium-driver
 
 .PHONY: setup system venv run test test-fast lint format check bench clean
 

@@ -13,7 +13,7 @@ from bot.sessions.tree import Node
 from bot.storage import Piece, Turn
 from web import tree
 from web.links import PageKind
-from web.media import MUSICXML
+from web.media import MUSICXML, text_setting
 from web.pages import FROM_WHAT, PageNotFound, Pages, PieceRemoved, facts
 
 PAGES = web.AppKey("pages", Pages)
@@ -119,13 +119,13 @@ async def session_page(request: web.Request) -> web.Response:
     hrefs = {pid: None if p.removed else pages.links.piece_url(pid) for pid, p in pieces.items()}
     nodes = [
         Node(
-            t.number,
-            t.piece_id,
-            t.parent_piece_id,
-            names[t.author_id],
-            _move(t, pieces[t.piece_id]),
-            "",
-            t.votes,
+            number=t.number,
+            piece_id=t.piece_id,
+            parent_id=t.parent_piece_id,
+            author=names[t.author_id],
+            genre=text_setting(pieces[t.piece_id].settings, "genre") or session.genre,
+            move=_move(t, pieces[t.piece_id]),
+            likes=t.votes,
         )
         for t in turns
     ]

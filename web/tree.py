@@ -25,6 +25,7 @@ class Box:
     y: float
     author: str
     move: str
+    genre: str
     likes: int
     href: str | None
 
@@ -49,7 +50,7 @@ def draw(nodes: Sequence[Node], hrefs: Mapping[str, str | None]) -> Tree:
         for pid, (col, row) in place.items()
     }
     boxes = tuple(
-        Box(n.number, *at[n.piece_id], n.author, n.move, n.likes, hrefs.get(n.piece_id))
+        Box(n.number, *at[n.piece_id], n.author, n.move, n.genre, n.likes, hrefs.get(n.piece_id))
         for n in sorted(nodes, key=lambda n: n.number)
         if n.piece_id in at
     )

@@ -50,6 +50,8 @@ async def test_session_page_draws_the_tree_with_a_link_to_every_turn(site: Site)
     for number, turn in enumerate(site.world.turns, start=1):
         assert f'<a href="{site.front.piece_url(turn.id)}" id="tree-turn-{number}">' in svg
     assert svg.count('class="edge"') == 2  # #1 -> #2 and #1 -> #3
+    for move in ("start", "continue", "remix"):
+        assert f'<g class="node move-{move}">' in svg and f">{move} · celtic</text>" in svg
     likes = re.findall(r'<td class="likes">(\d+)</td>', html)
     assert likes == ["0", "2", "1"]
     assert len(re.findall(r"<audio controls preload=\"none\" src=\"[^\"]+/mix/\d\.mp3\">", html)) == 3
