@@ -137,3 +137,19 @@ def test_config_toml_documents_every_web_key_with_its_default() -> None:
     table = tomllib.loads("\n".join(lines))["web"]
     assert set(table) == {f.name for f in fields(WebSettings)}
     assert table == asdict(WebSettings())
+
+
+def test_reading_the_settings_loads_no_web_server_or_templates() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, web; web.WebSettings(); print(sorted(m for m in ('jinja2', 'aiohttp.web', 'sqlalchemy', 'render.piece') if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=CONFIG.parent,
+    )
+    assert out.stdout.strip() == "[]"
