@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.storage import Piece, PieceKind, RemixSession, Storage, Turn
-from cadenza.errors import NotFound
+from cadenza.errors import CadenzaError, NotFound
 from web.limits import LruCache
 from web.links import Links, LinkSigner, PageKind
 from web.media import Media, sound_of, text_setting
@@ -164,7 +164,10 @@ class Pages:
         found = self._playheads.get(piece.id)
         if found is None:
             width = self.media.pool.settings.picture_width
-            found = await asyncio.to_thread(playhead_for, piece.midi, piece.settings, width)
+            try:
+                found = await asyncio.to_thread(playhead_for, piece.midi, piece.settings, width)
+            except CadenzaError:  # unreadable MIDI: the page still shows; its audio will say why
+                found = Playhead(0.0, 1.0, 0.0, max(piece.duration_s, 1.0))
             self._playheads.put(piece.id, found)
         return found
 

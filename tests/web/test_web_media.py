@@ -106,3 +106,20 @@ async def test_renders_beyond_the_queue_are_refused_busy_until_room(
     pool.release.set()
     await asyncio.wait_for(rendering, timeout=120)
     await fetch(site, urls[1])
+
+
+async def test_a_piece_with_unreadable_midi_still_has_a_page_and_its_audio_says_why(
+    site: Site, storage: Storage
+) -> None:
+    from bot.storage import PieceKind
+    from tests.web.world import GUILD
+
+    broken = await storage.add_piece(
+        user_id=5, channel_id=7, guild_id=GUILD, kind=PieceKind.UPLOAD, midi=b"MThd not really",
+        settings={}, seed=1, model="m", title="Broken", duration_s=3.0,
+    )  # fmt: skip
+    url = site.front.piece_url(broken.id)
+    page, _ = await fetch(site, url)
+    assert b'<h1 id="title">Broken</h1>' in page
+    body, _ = await fetch(site, url + "/piece.mp3", 502)
+    assert b"not a readable MIDI file" in body
