@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from bot.storage import Storage
+from bot.storage import Piece, Storage
 from render import RenderedPiece, RenderJob, RenderPool
-from tests.web.conftest import Site, serve
+from tests.web.conftest import SECRET, Site, serve
 from tests.web.world import TUNE, World
-from web import WebSettings
+from web import PageKind, SheetMusic, WebSettings, start_web
+from web.media import Music21Sheets
 
 
 class CountingPool:
@@ -123,3 +126,41 @@ async def test_a_piece_with_unreadable_midi_still_has_a_page_and_its_audio_says_
     assert b'<h1 id="title">Broken</h1>' in page
     body, _ = await fetch(site, url + "/piece.mp3", 502)
     assert b"not a readable MIDI file" in body
+
+
+class PageDrawingSheets:
+    """A sheet maker that also draws a page (as render/'s engraver will): MusicXML from music21, a PNG."""
+
+    draws_pages = True
+
+    async def __call__(self, piece: Piece) -> SheetMusic:
+        from PIL import Image
+
+        xml = (await Music21Sheets()(piece)).musicxml
+        buffer = io.BytesIO()
+        Image.new("RGB", (600, 200), "white").save(buffer, format="PNG")
+        return SheetMusic(xml, buffer.getvalue())
+
+
+async def test_a_sheet_maker_that_draws_pages_puts_the_sheet_music_on_the_page(
+    storage: Storage, world: World, render_pool: RenderPool, tmp_path: Path
+) -> None:
+    settings = WebSettings(port=0, base_url="https://cadenza.example")
+    front = await start_web(
+        storage, settings, SECRET, render_pool, data_dir=tmp_path, sheets=PageDrawingSheets()
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{front.port}" + front.links.path(PageKind.PIECE, world.piece.id)
+            async with http.get(url) as response:
+                assert '<img class="sheet" src="' in await response.text()
+            async with http.get(url + "/score.png") as response:
+                assert response.status == 200 and (await response.read())[:4] == b"\x89PNG"
+            async with http.get(url + "/piece.musicxml") as response:
+                assert response.status == 200 and b"score-partwise" in await response.read()
+    finally:
+        await front.stop()
+    assert sorted(p.name for p in (tmp_path / "web_cache" / world.piece.id).iterdir()) == [
+        "piece.musicxml",
+        "score.png",
+    ]
