@@ -118,3 +118,19 @@ async def test_forwarded_for_is_ignored_unless_trusted(strict_site: Site) -> Non
         async with site.http.get(site.root + "/", headers={"X-Forwarded-For": f"10.0.0.{n}"}) as response:
             status = response.status
     assert status == 429  # all four came from 127.0.0.1, whatever the header claimed
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_bucket(
+    storage: Storage, world: World, render_pool: RenderPool, tmp_path: Path
+) -> None:
+    from web import WebSettings
+
+    settings = WebSettings(port=0, base_url="https://cadenza.example", burst=1, trust_forwarded_for=True)
+    async for site in serve(storage, world, render_pool, settings, tmp_path / "data"):
+        statuses = []
+        for address in ("10.0.0.1", "10.0.0.2", "10.0.0.1"):
+            async with site.http.get(
+                site.root + "/", headers={"X-Forwarded-For": f"{address}, 1.2.3.4"}
+            ) as r:
+                statuses.append(r.status)
+        assert statuses == [200, 200, 429]
