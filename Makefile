@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed
 # uploads, MP3 via pydub), the FluidR3 SoundFont, and the Redis/PostgreSQL servers the tests start.
 # Sheet music: cairo (cairosvg draws score.png) and DejaVu (the tempo mark's note); MuseScore 3 and
 # poppler's pdftotext are test tools only: the suite opens our MIDI and MusicXML in a real score editor.
+# Chromium with its chromedriver: the web pages' browser tests (Selenium drives the system browser).
 # One line: tests/scale/test_deploy_files.py reads it to check the Dockerfile installs nothing else.
-APT_PACKAGES := libfluidsynth3 fluidsynth ffmpeg fluid-soundfont-gm redis-server postgresql libcairo2 fonts-dejavu-core musescore3 poppler-utils
+APT_PACKAGES := libfluidsynth3 fluidsynth ffmpeg fluid-soundfont-gm redis-server postgresql libcairo2 fonts-dejavu-core musescore3 poppler-utils chromium chromium-driver
 
 .PHONY: setup system venv run test test-fast lint format check bench clean
 

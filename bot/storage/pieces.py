@@ -31,6 +31,7 @@ def _piece(row: sa.Row[Any]) -> Piece:
         title=row.title,
         duration_s=row.duration_s,
         created_at=row.created_at,
+        removed_at=row.removed_at,
     )
 
 

@@ -62,6 +62,12 @@ class Piece:
     title: str
     duration_s: float
     created_at: datetime
+    removed_at: datetime | None = None  # its maker removed it: pages say so and serve none of it
+
+    @property
+    def removed(self) -> bool:
+        """True once its maker removed it."""
+        return self.removed_at is not None
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,10 @@ pieces = sa.Table(
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("duration_s", sa.Float, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=True),  # set when its maker removed it (0002)
     sa.Index(None, "parent_id"),
     sa.Index(None, "user_id", "created_at"),
+    sa.Index(None, "guild_id", "created_at"),
 )
 
 guild_settings = sa.Table(
@@ -130,4 +132,13 @@ votes = sa.Table(
     sa.Column("piece_id", sa.String(ID_LENGTH), sa.ForeignKey("turns.piece_id"), primary_key=True),
     sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+member_names = sa.Table(
+    "member_names",
+    metadata,
+    sa.Column("guild_id", sa.BigInteger, primary_key=True, autoincrement=False),  # 0 = direct messages
+    sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("display_name", sa.String(100), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )

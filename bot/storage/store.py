@@ -16,6 +16,7 @@ from bot.storage.base import Clock, utc_now
 from bot.storage.engine import create_engine, default_url, normalise_url, sqlite_file
 from bot.storage.jobs import JobStore
 from bot.storage.migrate import migrate_to_head
+from bot.storage.pages import PageStore
 from bot.storage.pieces import PieceStore
 from bot.storage.sessions import SessionStore
 from bot.storage.settings import StorageSettings
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Storage(PieceStore, JobStore, SessionStore):
+class Storage(PieceStore, JobStore, SessionStore, PageStore):
     """Typed async access to the database; open it with `await Storage.open(url)`."""
 
     def __init__(

@@ -23,7 +23,7 @@ from tests.servers import free_port
 from tests.storage.factories import SNOWFLAKE, FakeClock, add_piece
 
 MIDI = bytes(range(256)) * 40  # every byte value, as a real MIDI file may hold
-TABLES = {"pieces", "guild_settings", "jobs", "sessions", "turns", "votes", "alembic_version"}
+TABLES = {"pieces", "guild_settings", "jobs", "sessions", "turns", "votes", "member_names", "alembic_version"}
 
 
 async def _on_connection(url: str, work: Callable[[sa.Connection], Any]) -> Any:
@@ -40,7 +40,7 @@ async def _on_connection(url: str, work: Callable[[sa.Connection], Any]) -> Any:
 
 async def test_open_migrates_an_empty_database_to_head(database_url: str) -> None:
     async with await Storage.open(database_url) as storage:
-        assert storage.applied_migrations == ("0001",)
+        assert storage.applied_migrations == ("0001", "0002")
     tables = await _on_connection(database_url, lambda c: set(sa.inspect(c).get_table_names()))
     assert tables >= TABLES
 
@@ -65,7 +65,7 @@ async def test_migrations_create_exactly_the_declared_schema(database_url: str) 
 async def test_concurrent_opens_migrate_once(database_url: str) -> None:
     stores = await asyncio.gather(*(Storage.open(database_url) for _ in range(8)))
     try:
-        assert sorted(s.applied_migrations for s in stores) == [()] * 7 + [("0001",)]
+        assert sorted(s.applied_migrations for s in stores) == [()] * 7 + [("0001", "0002")]
         piece = await add_piece(stores[0])
         assert (await stores[7].get_piece(piece.id)).id == piece.id
     finally:
