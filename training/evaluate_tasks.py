@@ -42,6 +42,10 @@ def infill_bits(
             with_future, past_only, gap_start = _prompts(
                 tok, bars, a, a + span, genre, int(row["key"]), int(music[0]), context
             )
+            if len(with_future) > context or gap_start[1] <= len(
+                tok.header(genre, 0, int(music[0]), "continue")
+            ):
+                continue  # a gap longer than the window, or no bars before it inside the window
             for name, (seq, start) in {
                 "both": (with_future, gap_start[0]),
                 "left": (past_only, gap_start[1]),

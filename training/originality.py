@@ -9,7 +9,7 @@ import numpy as np
 
 from model.notes import notes_of
 from model.originality import OriginalityIndex, top_line
-from model.tokenizer import CadenzaTokenizer
+from model.parts import tokenizer_from_json
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def index_training_split(corpus_dir: Path, k: int = 6, stride: int = 2) -> Origi
     from training.token_store import TokenSplit, read_corpus_meta
 
     meta = read_corpus_meta(corpus_dir)
-    tok = CadenzaTokenizer.from_json(meta["tokenizer"])
+    tok = tokenizer_from_json(meta["tokenizer"])
     split = TokenSplit.open(corpus_dir, "train")
     ids = list(meta["splits"]["train"])
     lines = [

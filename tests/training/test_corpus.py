@@ -37,7 +37,8 @@ def test_encode_decode_round_trip_preserves_notes_and_timing(collection_path: st
     score = symusic.Score.from_midi(result.pieces[0].midi)
     tok = CadenzaTokenizer(["chorale"])
     back = tok.decode(tok.encode_score(score))
-    original = sorted((n.time * 8 // score.ticks_per_quarter, n.pitch) for n in score.tracks[0].notes)
+    # v1 merges the parts the corpus keeps (a track each) into one stream: every note of every part.
+    original = sorted((n.time * 8 // score.ticks_per_quarter, n.pitch) for t in score.tracks for n in t.notes)
     decoded = sorted((n.time * 8 // back.ticks_per_quarter, n.pitch) for n in back.tracks[0].notes)
     assert decoded == original  # onsets exact at the tokenizer's 1/8-beat grid, every pitch kept
 

@@ -14,6 +14,7 @@ from launch.cli import main
 from model.checkpoint import load_checkpoint
 from model.notes import notes_of
 from model.originality import CopyMatch, OriginalityIndex, longest_copied_run, top_line
+from model.parts import tokenizer_from_json
 from model.tokenizer import CadenzaTokenizer
 from tests.tiny_corpus import tiny_train_settings
 from training.evaluate import genre_windows, likelihood, repeats_earlier
@@ -113,7 +114,7 @@ def index(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Origin
 
 def train_piece(corpus: Path, i: int) -> tuple[CadenzaTokenizer, list[int], str]:
     meta = read_corpus_meta(corpus)
-    tok = CadenzaTokenizer.from_json(meta["tokenizer"])
+    tok = tokenizer_from_json(meta["tokenizer"])
     return tok, np.asarray(TokenSplit.open(corpus, "train").piece(i)).tolist(), meta["splits"]["train"][i]
 
 
