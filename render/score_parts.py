@@ -105,6 +105,11 @@ def _note_lines(score: symusic.Score, inner_ways: int) -> list[tuple[str, np.nda
     return sorted(arrays, key=lambda item: -float(item[1][:, 2].mean()))
 
 
+def drum_notes(score: symusic.Score) -> list[np.ndarray]:
+    """The (N, 3) notes of each drum track with notes: no staff shows them, piece.mid keeps them."""
+    return [notes for t in score.tracks if t.is_drum and len(notes := _notes(t))]
+
+
 def _own_name(track: symusic.Track) -> str:
     """The track's name when it names the part; "" for placeholders and the name of its MIDI program.
 

@@ -21,7 +21,7 @@ from render.engrave import engrave_png
 from render.midi_file import piece_midi
 from render.notation import bar_end, build_part, check_length, metres, music21_key, part_events, snap
 from render.presets import Preset, get_preset, preset_for_genre
-from render.score_parts import ClefRule, ScorePart, score_parts
+from render.score_parts import ClefRule, ScorePart, drum_notes, score_parts
 from render.settings import ScoreSettings
 
 COMPOSER = "Cadenza"  # the MusicXML's composer line
@@ -211,7 +211,9 @@ def score_musicxml(score: symusic.Score, spec: ScoreSpec, settings: ScoreSetting
 def score_midi(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings | None = None) -> bytes:
     """`piece.mid` of `score`: a named track per part with its instrument, and tempo, metre and key events."""
     parts = parts_for(score, spec, settings or ScoreSettings())
-    return piece_midi(score, parts, preset_of(spec), spec.title, key_of(score, spec), spec.credit)
+    return piece_midi(
+        score, parts, preset_of(spec), spec.title, key_of(score, spec), spec.credit, drum_notes(score)
+    )
 
 
 def engrave(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings | None = None) -> ScoreFiles:
@@ -219,5 +221,5 @@ def engrave(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings | Non
     settings = settings or ScoreSettings()
     xml, parts, key, bars = written_score(score, spec, settings)
     png = engrave_png(xml, settings)
-    midi = piece_midi(score, parts, preset_of(spec), spec.title, key, spec.credit)
+    midi = piece_midi(score, parts, preset_of(spec), spec.title, key, spec.credit, drum_notes(score))
     return ScoreFiles(xml, png, midi, tuple(p.name for p in parts), bars)

@@ -10,6 +10,7 @@ from pathlib import Path
 import music21
 import musicxml
 import numpy as np
+import pretty_midi
 import pytest
 import symusic
 import xmlschema
@@ -18,7 +19,7 @@ from PIL import Image
 from cadenza.errors import BadInput, TooLong
 from cadenza.theory import parse_key
 from render import Renderer, RenderJob
-from render.notation import music21_key, snap, spell
+from render.notation import music21_key, snap, spell, spelling
 from render.score_parts import Clef, ClefRule
 from render.settings import ScoreSettings
 from render.sheet import ScoreFiles, ScoreSpec, engrave, score_musicxml
@@ -192,7 +193,7 @@ def test_clef_follows_the_parts_range(pitches: list[int], clef: Clef) -> None:
     ],
 )
 def test_pitches_are_spelled_in_the_key(key: str, pitch: int, name: str) -> None:
-    spelled = spell(pitch, music21_key(parse_key(key)))
+    spelled = spell(pitch, spelling(music21_key(parse_key(key))))
     assert (spelled.name, spelled.midi) == (name, pitch)
 
 
@@ -303,3 +304,12 @@ def test_time_signatures_off_the_barline_repeated_or_after_the_end_are_ignored()
     )
     assert [m.timeSignature.ratioString for m in measures if m.timeSignature] == ["3/4"]
     assert len(measures) == 3  # eight beats in bars of three
+
+
+def test_a_piece_that_cannot_be_written_down_still_renders(renderer: Renderer) -> None:
+    drums = pretty_midi.PrettyMIDI(initial_tempo=120)
+    kit = pretty_midi.Instrument(0, is_drum=True, name="kit")
+    kit.notes = [pretty_midi.Note(100, 36, i * 0.5, i * 0.5 + 0.1) for i in range(8)]
+    drums.instruments.append(kit)
+    rendered = renderer.render(RenderJob(drums, title="Drums only", sheet=True))
+    assert rendered.sheet is None and rendered.audio  # no staves for drums; the sound is there
