@@ -203,6 +203,11 @@ def test_png_is_the_first_page_at_phone_width(engraved: dict[str, ScoreFiles]) -
     assert 600 < img.shape[0] < 2 * img.shape[1]  # a few systems, not a whole page of white
     assert (img < 100).mean() > 0.02  # staves and notes are drawn in black on white
     assert np.median(img) == 255
+    # Staff lines are the rows dark across most of the width; their spacing is the staff space.
+    lines = np.flatnonzero((img < 128).mean(axis=1) > 0.5)
+    gaps = np.diff(lines)
+    staff_space = float(np.median(gaps[(gaps > 5) & (gaps < 40)]))
+    assert staff_space >= 12  # px: a staff 48 px high and more, about four bars a system
 
 
 def test_empty_and_overlong_scores_are_refused() -> None:
