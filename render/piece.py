@@ -230,7 +230,12 @@ class Renderer:
         """Sheet music and a clean MIDI file of the job's piece, with the job's title, sound and key."""
         buf = io.BytesIO()
         job.midi.write(buf)
-        spec = ScoreSpec(job.title, job.genre, job.preset, job.key, highlight_bars=job.rewritten_bars)
+        # symusic keeps only tracks with notes: the member's instrument indices, counted among those.
+        sounding = [i for i, inst in enumerate(job.midi.instruments) if inst.notes]
+        yours = frozenset(sounding.index(i) for i in job.user_tracks if i in sounding)
+        spec = ScoreSpec(
+            job.title, job.genre, job.preset, job.key, highlight_bars=job.rewritten_bars, yours=yours
+        )
         return engrave(symusic.Score.from_midi(buf.getvalue()), spec, self.settings.score)
 
     def sheet_or_none(self, job: RenderJob) -> ScoreFiles | None:

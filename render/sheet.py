@@ -41,12 +41,10 @@ class ScoreSpec:
     genre: str | None = None
     preset: str | None = None  # the sound's name (its instruments name the parts); None = the genre's default
     key: str | None = None  # e.g. "D minor"; None = the score's key signature, else estimated from the notes
-    credit: str = (
-        "Made with Cadenza; free to use"  # the MusicXML's rights line and the MIDI's copyright event
-    )
-    highlight_bars: tuple[int, int] | None = (
-        None  # bars first..last (from 1) the model rewrote: notes coloured
-    )
+    # The MusicXML's rights line and the MIDI's copyright event.
+    credit: str = "Made with Cadenza; free to use"
+    highlight_bars: tuple[int, int] | None = None  # bars (from 1) the model rewrote: coloured
+    yours: frozenset[int] = frozenset()  # indices into the score's tracks of the member's own parts
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,8 @@ def preset_of(spec: ScoreSpec) -> Preset:
 
 def parts_for(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings) -> tuple[ScorePart, ...]:
     """The staves of `score` with the instruments of the spec's sound (the genre's when none is named)."""
-    return score_parts(
-        score, preset_of(spec), ClefRule(settings.treble_from_pitch, settings.tenor_from_pitch)
-    )
+    rule = ClefRule(settings.treble_from_pitch, settings.tenor_from_pitch)
+    return score_parts(score, preset_of(spec), rule, spec.yours)
 
 
 def key_of(score: symusic.Score, spec: ScoreSpec) -> Key:

@@ -318,3 +318,12 @@ def test_a_piece_that_cannot_be_written_down_still_renders(renderer: Renderer) -
     drums.instruments.append(kit)
     rendered = renderer.render(RenderJob(drums, title="Drums only", sheet=True))
     assert rendered.sheet is None and rendered.audio  # no staves for drums; the sound is there
+
+
+def test_the_members_own_part_is_labelled_on_the_score(renderer: Renderer) -> None:
+    midi = multi_track_chorale(seconds=4.0)  # tracks: bass, alto, soprano, tenor
+    midi.instruments.insert(0, pretty_midi.Instrument(0, name="empty"))  # no notes: symusic drops it
+    job = RenderJob(midi, title="Yours", genre="chorale", user_tracks=frozenset({3}), sheet=True)  # soprano
+    sheet = renderer.render(job).sheet
+    assert sheet is not None
+    assert sheet.parts == ("soprano (yours)", "alto", "tenor", "bass")
