@@ -6,7 +6,8 @@ Public API (the bot uses only these):
 - `RenderPool(settings)`: `await pool.start()`, `await pool.render(RenderJob(...)) -> RenderedPiece`, `await pool.close()`.
 - `PRESETS`, `GENRE_PRESETS`, `get_preset(name)`, `preset_for_genre(genre)`: the sounds users choose.
 - `engrave(score, ScoreSpec(...), settings.score) -> ScoreFiles`: piece.musicxml, score.png, piece.mid of a
-  symusic Score (or `RenderJob(sheet=True)` through the pool); `score_musicxml`, `score_midi` for one file.
+  symusic Score (or `RenderJob(sheet=True)` through the pool: `RenderedPiece.sheet`, None when the piece
+  cannot be written down); `ScoreFiles.save(folder)`; `score_musicxml`, `score_midi` for one file.
 - `Renderer`, `render_audio`, `encode_mp3`, `piano_roll_png`, `crossfade_join`: the steps, for tools and tests.
 """
 

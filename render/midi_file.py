@@ -2,7 +2,8 @@
 
 Type 1: a conductor track named with the title (tempo, time and key signatures, a line saying who
 made it), then one named track per part on its own channel with its instrument's program, the
-preset's volume, pan and reverb, and velocities that keep the melody on top, as the audio does.
+preset's volume, pan and reverb, and velocities that keep the melody on top, as the audio does;
+drum tracks, which have no staff, follow on channel 10.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import io
 from collections.abc import Sequence
 
 import mido
+import numpy as np
 import pretty_midi
 import symusic
 
 from cadenza.theory import Key
 from render.notation import music21_key
-from render.presets import Preset
+from render.presets import Preset, Role
 from render.score_parts import ScorePart
 from render.voicing import DRUM_CHANNEL
 
@@ -70,6 +72,22 @@ def part_track(part: ScorePart, channel: int, velocity: int) -> mido.MidiTrack:
     return _track(events)
 
 
+def drum_track(notes: np.ndarray, velocity: int) -> mido.MidiTrack:
+    """A drum part on General MIDI's percussion channel (10), named so editors label it."""
+    events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
+        (0, 0, mido.MetaMessage("track_name", name="Drums")),
+        (0, 1, mido.Message("program_change", channel=DRUM_CHANNEL, program=0)),  # the standard kit
+    ]
+    for start, end, pitch in notes.tolist():
+        events.append(
+            (int(start), 5, mido.Message("note_on", channel=DRUM_CHANNEL, note=int(pitch), velocity=velocity))
+        )
+        events.append(
+            (int(end), 4, mido.Message("note_off", channel=DRUM_CHANNEL, note=int(pitch), velocity=0))
+        )
+    return _track(events)
+
+
 def _track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
     """Absolute-tick events (tick, order at that tick, message) as a track with delta times."""
     track = mido.MidiTrack()
@@ -82,14 +100,22 @@ def _track(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mi
 
 
 def piece_midi(
-    score: symusic.Score, parts: Sequence[ScorePart], preset: Preset, title: str, key: Key, credit: str
+    score: symusic.Score,
+    parts: Sequence[ScorePart],
+    preset: Preset,
+    title: str,
+    key: Key,
+    credit: str,
+    drums: Sequence[np.ndarray] = (),
 ) -> bytes:
-    """The MIDI file bytes of `parts` (from render.score_parts) with the score's tempo and metre."""
+    """The MIDI file bytes of `parts` (from render.score_parts), then `drums`, with the score's tempo and metre."""
     midi = mido.MidiFile(type=1, ticks_per_beat=int(score.ticks_per_quarter))
     midi.tracks.append(conductor_track(score, title, key, credit))
     for i, part in enumerate(parts):
         channel = MELODIC_CHANNELS[i % len(MELODIC_CHANNELS)]
         midi.tracks.append(part_track(part, channel, preset.velocity[part.role]))
+    for notes in drums:
+        midi.tracks.append(drum_track(notes, preset.velocity[Role.DRUMS]))
     buf = io.BytesIO()
     midi.save(file=buf)
     return buf.getvalue()

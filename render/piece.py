@@ -21,7 +21,7 @@ import numpy as np
 import pretty_midi
 import symusic
 
-from cadenza.errors import BadInput, RenderFailed, TooLong
+from cadenza.errors import BadInput, CadenzaError, RenderFailed, TooLong
 from cadenza.theory import estimate_key, pitch_class_histogram
 from render.encode import Tags, encode_mp3, encode_ogg, encode_wav
 from render.mixing import MixReport, crossfade_join, fade_out, master, to_stereo, trim_start
@@ -76,7 +76,9 @@ class RenderedPiece:
     timings: dict[str, float] = field(
         default_factory=dict
     )  # seconds per stage: synth, mix, encode, picture, sheet
-    sheet: ScoreFiles | None = None  # piece.musicxml, score.png and piece.mid when the job asked for them
+    sheet: ScoreFiles | None = (
+        None  # piece.musicxml, score.png, piece.mid if asked for (None: cannot be written)
+    )
 
     @property
     def filename_extension(self) -> str:
@@ -217,7 +219,7 @@ class Renderer:
             job.midi, arrangement.parts, info, (self.settings.picture_width, self.settings.picture_height)
         )
         t2 = time.perf_counter()
-        sheet = self.sheet(job) if job.sheet else None
+        sheet = self.sheet_or_none(job) if job.sheet else None
         timings.update(encode=t1 - t0, picture=t2 - t1, sheet=time.perf_counter() - t2)
         return RenderedPiece(
             data, job.audio_format, png, len(audio) / self.settings.sample_rate, report.loudness_lufs,
@@ -228,8 +230,23 @@ class Renderer:
         """Sheet music and a clean MIDI file of the job's piece, with the job's title, sound and key."""
         buf = io.BytesIO()
         job.midi.write(buf)
-        spec = ScoreSpec(job.title, job.genre, job.preset, job.key, highlight_bars=job.rewritten_bars)
+        # symusic keeps only tracks with notes: the member's instrument indices, counted among those.
+        sounding = [i for i, inst in enumerate(job.midi.instruments) if inst.notes]
+        yours = frozenset(sounding.index(i) for i in job.user_tracks if i in sounding)
+        spec = ScoreSpec(
+            job.title, job.genre, job.preset, job.key, highlight_bars=job.rewritten_bars, yours=yours
+        )
         return engrave(symusic.Score.from_midi(buf.getvalue()), spec, self.settings.score)
+
+    def sheet_or_none(self, job: RenderJob) -> ScoreFiles | None:
+        """`sheet(job)`, or None when the piece cannot be written down: the member still gets the sound."""
+        try:
+            return self.sheet(job)
+        except CadenzaError as e:  # drums only, too many bars: expected, said in the log
+            log.info("no sheet music for %r: %s", job.title, e)
+        except Exception:  # a notation bug must not cost the member the MP3 and piano roll
+            log.exception("sheet music failed for %r", job.title)
+        return None
 
 
 def _time_slices(channels: Sequence[ChannelPlan], count: int) -> list[tuple[float, list[ChannelPlan]]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from cadenza.errors import BadInput
 from render.presets import Preset, Role, Voice
 from render.voicing import split_inner, split_skyline
 
+YOURS = " (yours)"  # after the name of a member's own part, as on the piano roll
 POLYPHONY_SHARE = 0.1  # a single track with this share of notes under held ones is split into voices
 # Names converters give parts they know nothing about; such a part is named by its instrument instead.
 PLACEHOLDER_NAME = re.compile(
@@ -67,42 +69,55 @@ class ScorePart:
     notes: np.ndarray  # (N, 3) int64: start tick, end tick, pitch; sorted by start, then pitch down
 
 
-def score_parts(score: symusic.Score, preset: Preset, rule: ClefRule | None = None) -> tuple[ScorePart, ...]:
-    """The staves of `score` (ticks) voiced by `preset`; BadInput when it has no pitched notes."""
-    lines = _note_lines(score, len(preset.inner))
+def score_parts(
+    score: symusic.Score, preset: Preset, rule: ClefRule | None = None, yours: Collection[int] = ()
+) -> tuple[ScorePart, ...]:
+    """The staves of `score` (ticks) voiced by `preset`; BadInput when it has no pitched notes.
+
+    `yours` are indices into `score.tracks` of the member's own parts: their staves say "(yours)".
+    """
+    lines = _note_lines(score, len(preset.inner), set(yours))
     if not lines:
         raise BadInput("the piece has no notes to write down")
     rule = rule or ClefRule()
     roles = [_role(i, len(lines)) for i in range(len(lines))]
     voices = _voices(roles, preset)
-    names = _names([name for name, _ in lines], voices)
+    names = [
+        name + (YOURS if own else "")
+        for name, (_, _, own) in zip(_names([name for name, _, _ in lines], voices), lines, strict=True)
+    ]
     short = [_abbreviate(n) for n in names]
     if len(set(short)) < len(short):  # Violin and Viola would both be "Vio.": keep the full names
         short = names
     return tuple(
         ScorePart(name, abbreviation, role, voice, rule.clef(notes), notes)
-        for (_, notes), role, voice, name, abbreviation in zip(
+        for (_, notes, _), role, voice, name, abbreviation in zip(
             lines, roles, voices, names, short, strict=True
         )
     )
 
 
-def _note_lines(score: symusic.Score, inner_ways: int) -> list[tuple[str, np.ndarray]]:
-    """(track name, notes) per part, highest part first.
+def _note_lines(score: symusic.Score, inner_ways: int, yours: set[int]) -> list[tuple[str, np.ndarray, bool]]:
+    """(track name, notes, the member's own) per part, highest part first.
 
     One merged track is split as the renderer voices it: melody, inner and bass by the skyline, the
     inner voices shared among the preset's `inner_ways` instruments (so a v1 chorale gets four staves).
     """
-    pitched = [t for t in score.tracks if not t.is_drum and len(t.notes)]
-    arrays = [(_own_name(t), _notes(t)) for t in pitched]
-    arrays = [(name, a) for name, a in arrays if len(a)]
+    pitched = [(i, t) for i, t in enumerate(score.tracks) if not t.is_drum and len(t.notes)]
+    arrays = [(_own_name(t), _notes(t), i in yours) for i, t in pitched]
+    arrays = [line for line in arrays if len(line[1])]
     if len(arrays) == 1 and _overlaps(arrays[0][1], score.ticks_per_quarter):
         melody, inner, bass = split_skyline(_with_velocity(arrays[0][1]))
         lines = [melody, *split_inner(inner, inner_ways), bass]
-        return [("", line[:, :3].astype(np.int64)) for line in lines if len(line)]
-    if all(t.program == i for i, t in enumerate(pitched)):
+        return [("", line[:, :3].astype(np.int64), arrays[0][2]) for line in lines if len(line)]
+    if all(t.program == rank for rank, (_, t) in enumerate(pitched)):
         return arrays  # the model's own part order (v2): part i is track i
-    return sorted(arrays, key=lambda item: -float(item[1][:, 2].mean()))
+    return sorted(arrays, key=lambda line: -float(line[1][:, 2].mean()))
+
+
+def drum_notes(score: symusic.Score) -> list[np.ndarray]:
+    """The (N, 3) notes of each drum track with notes: no staff shows them, piece.mid keeps them."""
+    return [notes for t in score.tracks if t.is_drum and len(notes := _notes(t))]
 
 
 def _own_name(track: symusic.Track) -> str:

@@ -21,7 +21,7 @@ from render.engrave import engrave_png
 from render.midi_file import piece_midi
 from render.notation import bar_end, build_part, check_length, metres, music21_key, part_events, snap
 from render.presets import Preset, get_preset, preset_for_genre
-from render.score_parts import ClefRule, ScorePart, score_parts
+from render.score_parts import ClefRule, ScorePart, drum_notes, score_parts
 from render.settings import ScoreSettings
 
 COMPOSER = "Cadenza"  # the MusicXML's composer line
@@ -41,12 +41,10 @@ class ScoreSpec:
     genre: str | None = None
     preset: str | None = None  # the sound's name (its instruments name the parts); None = the genre's default
     key: str | None = None  # e.g. "D minor"; None = the score's key signature, else estimated from the notes
-    credit: str = (
-        "Made with Cadenza; free to use"  # the MusicXML's rights line and the MIDI's copyright event
-    )
-    highlight_bars: tuple[int, int] | None = (
-        None  # bars first..last (from 1) the model rewrote: notes coloured
-    )
+    # The MusicXML's rights line and the MIDI's copyright event.
+    credit: str = "Made with Cadenza; free to use"
+    highlight_bars: tuple[int, int] | None = None  # bars (from 1) the model rewrote: coloured
+    yours: frozenset[int] = frozenset()  # indices into the score's tracks of the member's own parts
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,8 @@ def preset_of(spec: ScoreSpec) -> Preset:
 
 def parts_for(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings) -> tuple[ScorePart, ...]:
     """The staves of `score` with the instruments of the spec's sound (the genre's when none is named)."""
-    return score_parts(
-        score, preset_of(spec), ClefRule(settings.treble_from_pitch, settings.tenor_from_pitch)
-    )
+    rule = ClefRule(settings.treble_from_pitch, settings.tenor_from_pitch)
+    return score_parts(score, preset_of(spec), rule, spec.yours)
 
 
 def key_of(score: symusic.Score, spec: ScoreSpec) -> Key:
@@ -211,7 +208,9 @@ def score_musicxml(score: symusic.Score, spec: ScoreSpec, settings: ScoreSetting
 def score_midi(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings | None = None) -> bytes:
     """`piece.mid` of `score`: a named track per part with its instrument, and tempo, metre and key events."""
     parts = parts_for(score, spec, settings or ScoreSettings())
-    return piece_midi(score, parts, preset_of(spec), spec.title, key_of(score, spec), spec.credit)
+    return piece_midi(
+        score, parts, preset_of(spec), spec.title, key_of(score, spec), spec.credit, drum_notes(score)
+    )
 
 
 def engrave(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings | None = None) -> ScoreFiles:
@@ -219,5 +218,5 @@ def engrave(score: symusic.Score, spec: ScoreSpec, settings: ScoreSettings | Non
     settings = settings or ScoreSettings()
     xml, parts, key, bars = written_score(score, spec, settings)
     png = engrave_png(xml, settings)
-    midi = piece_midi(score, parts, preset_of(spec), spec.title, key, spec.credit)
+    midi = piece_midi(score, parts, preset_of(spec), spec.title, key, spec.credit, drum_notes(score))
     return ScoreFiles(xml, png, midi, tuple(p.name for p in parts), bars)

@@ -7,10 +7,12 @@ import io
 import mido
 import pretty_midi
 import pytest
+import symusic
 
 from render.presets import PRESETS
-from render.sheet import ScoreSpec, score_midi
+from render.sheet import ScoreSpec, score_midi, score_musicxml
 from tests.render.genre_pieces import GENRE_PIECES, genre_score, merged_score
+from tests.render.scores import multi_track_chorale
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +68,16 @@ def test_a_merged_v1_track_is_written_as_its_voices() -> None:
     midi = mido.MidiFile(file=io.BytesIO(score_midi(merged_score(), ScoreSpec(genre="chorale"))))
     assert len(midi.tracks) == 1 + 4  # conductor, then soprano, alto, tenor, bass
     assert all(t.name for t in midi.tracks)
+
+
+def test_drums_have_no_staff_but_keep_their_track_on_channel_ten() -> None:
+    midi = multi_track_chorale(seconds=4.0, drums=True)  # four voices and a kick on every beat
+    buf = io.BytesIO()
+    midi.write(buf)
+    score = symusic.Score.from_midi(buf.getvalue())
+    back = mido.MidiFile(file=io.BytesIO(score_midi(score, ScoreSpec(genre="chorale"))))
+    drums = [t for t in back.tracks if t.name == "Drums"]
+    assert len(back.tracks) == 1 + 4 + 1 and len(drums) == 1
+    hits = [m for m in drums[0] if m.type == "note_on"]
+    assert len(hits) == 8 and {m.channel for m in hits} == {9} and {m.note for m in hits} == {36}
+    assert score_musicxml(score, ScoreSpec(genre="chorale")).count(b"<score-part ") == 4

@@ -10,6 +10,7 @@ from pathlib import Path
 import music21
 import musicxml
 import numpy as np
+import pretty_midi
 import pytest
 import symusic
 import xmlschema
@@ -18,7 +19,7 @@ from PIL import Image
 from cadenza.errors import BadInput, TooLong
 from cadenza.theory import parse_key
 from render import Renderer, RenderJob
-from render.notation import music21_key, snap, spell
+from render.notation import music21_key, snap, spell, spelling
 from render.score_parts import Clef, ClefRule
 from render.settings import ScoreSettings
 from render.sheet import ScoreFiles, ScoreSpec, engrave, score_musicxml
@@ -192,7 +193,7 @@ def test_clef_follows_the_parts_range(pitches: list[int], clef: Clef) -> None:
     ],
 )
 def test_pitches_are_spelled_in_the_key(key: str, pitch: int, name: str) -> None:
-    spelled = spell(pitch, music21_key(parse_key(key)))
+    spelled = spell(pitch, spelling(music21_key(parse_key(key))))
     assert (spelled.name, spelled.midi) == (name, pitch)
 
 
@@ -202,6 +203,11 @@ def test_png_is_the_first_page_at_phone_width(engraved: dict[str, ScoreFiles]) -
     assert 600 < img.shape[0] < 2 * img.shape[1]  # a few systems, not a whole page of white
     assert (img < 100).mean() > 0.02  # staves and notes are drawn in black on white
     assert np.median(img) == 255
+    # Staff lines are the rows dark across most of the width; their spacing is the staff space.
+    lines = np.flatnonzero((img < 128).mean(axis=1) > 0.5)
+    gaps = np.diff(lines)
+    staff_space = float(np.median(gaps[(gaps > 5) & (gaps < 40)]))
+    assert staff_space >= 12  # px: a staff 48 px high and more, about four bars a system
 
 
 def test_empty_and_overlong_scores_are_refused() -> None:
@@ -303,3 +309,21 @@ def test_time_signatures_off_the_barline_repeated_or_after_the_end_are_ignored()
     )
     assert [m.timeSignature.ratioString for m in measures if m.timeSignature] == ["3/4"]
     assert len(measures) == 3  # eight beats in bars of three
+
+
+def test_a_piece_that_cannot_be_written_down_still_renders(renderer: Renderer) -> None:
+    drums = pretty_midi.PrettyMIDI(initial_tempo=120)
+    kit = pretty_midi.Instrument(0, is_drum=True, name="kit")
+    kit.notes = [pretty_midi.Note(100, 36, i * 0.5, i * 0.5 + 0.1) for i in range(8)]
+    drums.instruments.append(kit)
+    rendered = renderer.render(RenderJob(drums, title="Drums only", sheet=True))
+    assert rendered.sheet is None and rendered.audio  # no staves for drums; the sound is there
+
+
+def test_the_members_own_part_is_labelled_on_the_score(renderer: Renderer) -> None:
+    midi = multi_track_chorale(seconds=4.0)  # tracks: bass, alto, soprano, tenor
+    midi.instruments.insert(0, pretty_midi.Instrument(0, name="empty"))  # no notes: symusic drops it
+    job = RenderJob(midi, title="Yours", genre="chorale", user_tracks=frozenset({3}), sheet=True)  # soprano
+    sheet = renderer.render(job).sheet
+    assert sheet is not None
+    assert sheet.parts == ("soprano (yours)", "alto", "tenor", "bass")
