@@ -22,10 +22,10 @@ ENV DEBIAN_FRONTEND=noninteractive \
     CADENZA_HEALTH_PORT=9100
 
 # FluidSynth (synthesis), the FluidR3 General MIDI SoundFont (render.soundfont = "auto" finds it at
-# /usr/share/sounds/sf2/FluidR3_GM.sf2), ffmpeg (decoding uploads), Python 3.12 with venv.
+# /usr/share/sounds/sf2/FluidR3_GM.sf2), ffmpeg (decoding uploads), cairo and DejaVu (score.png), Python 3.12 with venv.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      python3 python3-venv ca-certificates libfluidsynth3 fluid-soundfont-gm ffmpeg \
+      python3 python3-venv ca-certificates libfluidsynth3 fluid-soundfont-gm ffmpeg libcairo2 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
 RUN python3 -m venv "$VIRTUAL_ENV" \
