@@ -69,7 +69,9 @@ async def _compose(args: argparse.Namespace, config: Config) -> int:
     (args.out / "piece.mid").write_bytes(piece.midi)
     (args.out / f"piece.{piece.audio_format}").write_bytes(piece.audio)
     (args.out / "piece.png").write_bytes(piece.png)
-    (args.out / "piece.json").write_text(json.dumps({**piece.meta, "remarks": list(piece.remarks)}, indent=1))
+    (args.out / "piece.json").write_text(
+        json.dumps({**piece.meta, "remarks": list(piece.facts.remarks)}, indent=1)
+    )
     m = piece.meta
     print(
         f"{m['genre']} in {m['key']}, {m['tempo']:.0f} bpm, {m['time_signature']}, {m['duration_s']:.1f} s, "
