@@ -22,6 +22,8 @@ from bot.pipeline import Pipeline
 from bot.pipeline_adapter import genres_of, sounds
 from bot.services import ServerSettingsCache, Services
 from bot.serving import ServingConfig
+from bot.sessions.start import session_readers
+from bot.sessions.turns import TurnMaker
 from bot.storage import Storage
 from bot.views import PIECE_BUTTONS
 from cadenza.errors import ConfigError
@@ -47,6 +49,7 @@ class CadenzaBot(commands.Bot):
         )
         self.config = config
         self._services: Services | None = None
+        self._runner: JobRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -59,7 +62,8 @@ class CadenzaBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Open storage and the pipeline, load cogs and buttons, sync commands, resume old jobs."""
         self._services = await build_services(self.config)
-        runner = self._services.runner = JobRunner(self._services, self)
+        readers = session_readers(TurnMaker(self._services, self.config.sessions))
+        runner = self._services.runner = self._runner = JobRunner(self._services, self, readers)
         for extension in COGS:
             await self.load_extension(extension)
         self.add_dynamic_items(*PIECE_BUTTONS)
@@ -98,6 +102,8 @@ class CadenzaBot(commands.Bot):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.stop()  # jobs in flight stay unfinished: the next start finishes them
         await super().close()
         if self._services is not None:
             services, self._services = self._services, None

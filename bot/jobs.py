@@ -1,6 +1,8 @@
-"""One piece from a member's request to their reply: admitted, deferred, composed, stored, delivered.
+"""The one path that makes music for a member: check, admit, defer, progress, time limit, make,
+store, deliver, job record — for /compose, /continue, the message command, every button and every
+session turn (what varies is a `bot.tasks.Task`).
 
-Every job is recorded in the database while it runs, so a restarted bot finishes it (the request,
+Every task is recorded in the database while it runs, so a restarted bot finishes it (the request,
 including a clip's CDN address, is in the record) or fails it with a message in the channel.
 """
 
@@ -9,22 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import discord
 
-from bot.attachments import check_declared, download
 from bot.errors import message_for
 from bot.options import Work
-from bot.pipeline import ComposedPiece
-from bot.pipeline_adapter import compose_request, describe_progress
+from bot.piece_task import PieceTask
 from bot.progress import ProgressMessage
-from bot.reply import piece_embed, piece_files, piece_title
 from bot.services import Services
-from bot.storage import Job, JobStatus, Piece
+from bot.storage import Job, JobStatus
 from bot.storage.base import new_id
-from bot.views import piece_view
+from bot.tasks import Delivery, Task, TaskReader, post_in_channel
 from cadenza.errors import CadenzaError, GenerationFailed
 
 log = logging.getLogger(__name__)
@@ -32,48 +31,103 @@ DEFER_WARN_S = 2.0  # a deferral this late is logged: the 3 s limit is close
 
 
 class JobRunner:
-    """Runs pieces for interactions (and for jobs left over from before a restart)."""
+    """Runs tasks for interactions (and the tasks left over from before a restart)."""
 
-    def __init__(self, services: Services, bot: discord.Client) -> None:
+    def __init__(self, services: Services, bot: discord.Client, readers: Mapping[str, TaskReader]) -> None:
         self.services = services
         self.bot = bot
+        # task kind -> how its job record becomes the task again; pieces are always known.
+        self.readers = {PieceTask.kind: PieceTask.reader(services), **readers}
+        self._running: set[asyncio.Task[Any]] = set()  # tasks in this runner, making or delivering
+        self._making: set[asyncio.Task[Any]] = set()  # of those, the ones still making music
+        self._stopping = False  # set at shutdown: nothing new starts making
 
-    async def run(self, interaction: discord.Interaction, work: Work) -> Piece:
-        """Check, defer within Discord's 3 s, compose with live progress, store, reply once."""
-        s = self.services.settings
-        if work.clip is not None:
-            check_declared(work.clip, s)
+    async def compose(self, interaction: discord.Interaction[Any], work: Work) -> str:
+        """A piece (a new one, a take, a continuation, a remix); the stored piece's id."""
+        return await self.run(interaction, PieceTask(self.services, work))
+
+    async def run(self, interaction: discord.Interaction[Any], task: Task) -> str:
+        """Check, defer within Discord's 3 s, make with live progress, store, reply once; the piece id."""
+        current = asyncio.current_task()
+        assert current is not None  # interactions are handled in tasks
+        self._running.add(current)
+        try:
+            return await self._run(interaction, task)
+        finally:
+            self._running.discard(current)
+
+    async def _run(self, interaction: discord.Interaction[Any], task: Task) -> str:
+        await task.check(interaction.user.id)
         with self.services.admission.admit(interaction.user.id, interaction.guild_id):
             await interaction.response.defer(thinking=True)
             self._note_defer_age(interaction)
-            job = await self.services.storage.add_job(
-                job_id=new_id(),
-                request=work.to_json(),
-                user_id=interaction.user.id,
-                channel_id=interaction.channel_id or 0,
-                application_id=interaction.application_id,
-                interaction_token=interaction.token,
-                guild_id=interaction.guild_id,
-            )
+            job = await self._record(interaction, task)
             progress = self.services.progress_message(interaction)
             try:
                 started = time.monotonic()
-                piece, composed = await self._compose(work, job, progress)
+                made = await self._making_phase(lambda: self._make(task, job, progress))
                 await progress.close()
-                await _finish_progress(interaction, time.monotonic() - started)
+                await _last_words(interaction, task.ready.format(seconds=time.monotonic() - started))
             except BaseException as e:
                 await progress.close()
                 await self._fail(job, e)
                 raise
-        # The member's job slot is free before they see the piece: a request made on seeing it
-        # (another take, the next piece) must not be refused as "already composing".
+        # The member's job slot is free before they see the result: a request made on seeing it
+        # (another take, the next turn) must not be refused as "already composing".
+        return await self._deliver(task, made, job, self._delivery(job, interaction))
+
+    async def _record(self, interaction: discord.Interaction[Any], task: Task) -> Job:
+        return await self.services.storage.add_job(
+            job_id=new_id(),
+            request={**task.to_json(), "task": task.kind},
+            user_id=interaction.user.id,
+            channel_id=interaction.channel_id or 0,
+            application_id=interaction.application_id,
+            interaction_token=interaction.token,
+            guild_id=interaction.guild_id,
+        )
+
+    async def _making_phase(self, making: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `making`, marked as the phase a shutdown may stop (delivering is let finish)."""
+        current = asyncio.current_task()
+        assert current is not None
+        if self._stopping:
+            raise asyncio.CancelledError  # shutting down: the job stays unfinished for the next start
+        self._making.add(current)
         try:
-            await self._deliver(interaction, piece, composed, work)
+            return await making()
+        finally:
+            self._making.discard(current)
+
+    async def _make(self, task: Task, job: Job, progress: ProgressMessage) -> Any:
+        """The task's music, within the job time limit."""
+        await self.services.storage.set_job_status(job.id, JobStatus.RUNNING)
+        try:
+            async with asyncio.timeout(self.services.settings.job_timeout_s):
+                return await task.make(progress)
+        except TimeoutError as e:
+            raise GenerationFailed(task.too_slow) from e
+
+    async def _deliver(self, task: Task, made: Any, job: Job, delivery: Delivery) -> str:
+        try:
+            piece_id = await task.deliver(made, job, delivery)
         except BaseException as e:
             await self._fail(job, e)
             raise
-        await self.services.storage.set_job_status(job.id, JobStatus.DONE, piece_id=piece.id)
-        return piece
+        await self.services.storage.set_job_status(job.id, JobStatus.DONE, piece_id=piece_id)
+        return piece_id
+
+    async def stop(self) -> None:
+        """At shutdown, before the pipeline closes: stop the tasks still making music, leaving their
+        jobs unfinished (a closing engine would fail them instead), so the next start finishes them;
+        let those already delivering finish, so nothing stored is made and posted a second time."""
+        self._stopping = True
+        for making in list(self._making):
+            making.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _delivery(self, job: Job, interaction: discord.Interaction[Any] | None) -> Delivery:
+        return Delivery(self.bot, self.services.settings, job, interaction)
 
     def _note_defer_age(self, interaction: discord.Interaction[Any]) -> None:
         """Record how old the interaction was when deferred (Discord gives 3 s); warn when close."""
@@ -82,72 +136,6 @@ class JobRunner:
             self.services.metrics.defer_age.observe(age)
         if age > DEFER_WARN_S:
             log.warning("deferred an interaction %.2f s after it was created (Discord allows 3 s)", age)
-
-    async def _compose(self, work: Work, job: Job, progress: ProgressMessage) -> tuple[Piece, ComposedPiece]:
-        """Download, compose and store, within the job time limit."""
-        storage, s = self.services.storage, self.services.settings
-        await storage.set_job_status(job.id, JobStatus.RUNNING)
-        try:
-            async with asyncio.timeout(s.job_timeout_s):
-                clip = None
-                if work.clip is not None:
-                    progress.show(f"📥 Reading `{work.clip.filename}`…")
-                    clip = await download(work.clip, s, self.services.http)
-                parent = None if work.parent_id is None else await storage.get_piece(work.parent_id)
-                request = compose_request(work, clip, parent)
-                progress.show("🎼 Waiting for the composer…")
-                composed = await self.services.pipeline.compose(
-                    request, on_progress=lambda event: progress.show(describe_progress(event))
-                )
-        except TimeoutError as e:
-            raise GenerationFailed("That piece took too long to compose. Try a shorter length.") from e
-        piece = await self._store(work, job, composed)
-        return piece, composed
-
-    async def _store(self, work: Work, job: Job, composed: ComposedPiece) -> Piece:
-        meta = composed.meta
-        settings = {**work.spec.to_json(), "clip": work.clip.filename if work.clip else None}
-        return await self.services.storage.add_piece(
-            user_id=job.user_id,
-            channel_id=job.channel_id,
-            guild_id=job.guild_id,
-            kind=work.kind,
-            parent_id=work.parent_id,
-            midi=composed.midi,
-            settings=settings,
-            seed=work.spec.seed,
-            model=str(meta.get("model", "")),
-            title=piece_title(work.spec, work.kind, work.clip.filename if work.clip else None),
-            duration_s=float(meta.get("duration_s") or work.spec.seconds),
-        )
-
-    async def _deliver(
-        self, interaction: discord.Interaction, piece: Piece, composed: ComposedPiece, work: Work
-    ) -> None:
-        """One followup, or a channel message when the interaction token is about to expire."""
-        s = self.services.settings
-        embed = piece_embed(
-            piece, work.spec, {**composed.meta, "remarks": composed.remarks}, interaction.user
-        )
-        files = piece_files(composed.audio, composed.midi, composed.png)
-        view = piece_view(piece.id)
-        age = (datetime.now(UTC) - interaction.created_at).total_seconds()
-        if s.token_lifetime_s - age > s.token_margin_s:
-            await interaction.followup.send(embed=embed, files=files, view=view)
-            return
-        log.info("job for piece %s outlived its interaction token; posting in the channel", piece.id)
-        await self.post_in_channel(piece.channel_id, piece.user_id, embed=embed, files=files, view=view)
-
-    async def post_in_channel(self, channel_id: int, user_id: int, **message: Any) -> None:
-        """A message for `user_id` in a channel (mentioning them), for when the token is gone."""
-        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
-        if not isinstance(channel, discord.abc.Messageable):
-            raise GenerationFailed("I can't post in that channel any more.")
-        await channel.send(
-            content=f"<@{user_id}> here is your piece.",
-            allowed_mentions=discord.AllowedMentions(users=True, roles=False, everyone=False),
-            **message,
-        )
 
     async def _fail(self, job: Job, error: BaseException) -> None:
         if isinstance(error, asyncio.CancelledError):
@@ -161,7 +149,7 @@ class JobRunner:
     # -- after a restart ------------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """Finish the jobs a previous run left unfinished, replying in their channels."""
+        """Finish the tasks a previous run left unfinished, posting in their channels."""
         for job in await self.services.storage.unfinished_jobs():
             try:
                 await self._recover_one(job)
@@ -174,32 +162,28 @@ class JobRunner:
                 )
 
     async def _recover_one(self, job: Job) -> None:
-        work = Work.from_json(dict(job.request))
-        log.info("resuming job %s after a restart", job.id)
+        request = dict(job.request)
+        task = self.readers[str(request.get("task", PieceTask.kind))](request)  # old records: pieces
+        log.info("resuming job %s (%s) after a restart", job.id, task.kind)
         progress = ProgressMessage(_ignore, self.services.settings.progress_edit_interval_s)
-        piece, composed = await self._compose(work, job, progress)
-        await progress.close()
-        user = self.bot.get_user(job.user_id) or await self.bot.fetch_user(job.user_id)
-        embed = piece_embed(piece, work.spec, composed.meta, user)
-        files = piece_files(composed.audio, composed.midi, composed.png)
-        await self.post_in_channel(
-            job.channel_id, job.user_id, embed=embed, files=files, view=piece_view(piece.id)
-        )
-        await self.services.storage.set_job_status(job.id, JobStatus.DONE, piece_id=piece.id)
+        try:
+            made = await self._make(task, job, progress)
+        finally:
+            await progress.close()
+        await self._deliver(task, made, job, self._delivery(job, None))
 
     async def _tell(self, job: Job, text: str) -> None:
         try:
-            channel = self.bot.get_channel(job.channel_id) or await self.bot.fetch_channel(job.channel_id)
-            if isinstance(channel, discord.abc.Messageable):
-                await channel.send(text, allowed_mentions=discord.AllowedMentions(users=True))
-        except discord.HTTPException as e:
-            log.warning("could not tell user %s about failed job %s: %s", job.user_id, job.id, e.text)
+            mentions = discord.AllowedMentions(users=True)
+            await post_in_channel(self.bot, job.channel_id, content=text, allowed_mentions=mentions)
+        except (discord.HTTPException, GenerationFailed) as e:
+            log.warning("could not tell user %s about failed job %s: %s", job.user_id, job.id, e)
 
 
-async def _finish_progress(interaction: discord.Interaction, seconds: float) -> None:
+async def _last_words(interaction: discord.Interaction[Any], text: str) -> None:
     """The progress message's last words (so the result arrives as its own message)."""
     try:
-        await interaction.edit_original_response(content=f"✅ Composed in {seconds:.0f} s.")
+        await interaction.edit_original_response(content=text)
     except discord.HTTPException as e:
         log.debug("final progress edit failed: %s", e)
 

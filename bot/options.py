@@ -105,6 +105,21 @@ class Work:
         )
 
 
+@dataclass(frozen=True)
+class PieceFacts:
+    """What a reply says about music that was made and what its stored piece keeps (typed, not a dict)."""
+
+    key: str | None = None  # the key it was played in
+    tempo: float | None = None  # quarter notes per minute
+    sound: str | None = None  # the render preset used
+    model: str = ""  # the checkpoint that composed it ("" when no model did: harmonize, upload)
+    duration_s: float = 0.0
+    seed: int | None = None  # the seed that made it (a retried turn used another than asked)
+    primer_end_s: float = 0.0  # where the music it continued ends (0: all its own)
+    originality: float | None = None  # share of the melody not copied from training (None: unknown)
+    remarks: tuple[str, ...] = ()  # things the member should know ("used the first 30 s of your clip")
+
+
 def new_seed() -> int:
     """A fresh random seed a member can quote to get the same piece again."""
     return random.SystemRandom().randint(0, MAX_SEED)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import pretty_midi
 import symusic
 
+from bot.options import PieceFacts
 from bot.serving import ServingConfig
 from cadenza.errors import BadInput
 from ingest.melody_line import melody_line
@@ -97,10 +98,10 @@ class ComposedPiece:
     audio_format: str
     midi: bytes
     png: bytes
-    meta: dict[str, Any]
+    meta: dict[str, Any]  # the full record, as `cadenza compose` writes it to piece.json
     piece: GeneratedPiece
     rendered: RenderedPiece
-    remarks: tuple[str, ...] = ()  # things the user should know ("used the first 30 s of your clip")
+    facts: PieceFacts  # what the bot reads: the reply's figures and the stored piece's
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,19 @@ class Pipeline:
         rendered = await self.render_pool.render(self._render_job(req, piece, midi, primer, seed))
         meta = self._meta(req, piece, rendered, seed, composed_s, time.monotonic() - started)
         meta.update(await asyncio.to_thread(self._originality, piece))
-        remarks = (*(primer.remarks if primer else ()), *task_remarks(req, piece))
+        facts = PieceFacts(
+            key=piece.key,
+            tempo=piece.tempo,
+            sound=rendered.preset,
+            model=piece.model_name or self.model_name,
+            duration_s=round(rendered.duration_s, 3),
+            seed=seed,
+            primer_end_s=round(piece.primer_end_s, 3),
+            originality=meta.get("originality"),
+            remarks=(*(primer.remarks if primer else ()), *task_remarks(req, piece)),
+        )
         return ComposedPiece(
-            rendered.audio, rendered.audio_format, midi, rendered.png, meta, piece, rendered, remarks
+            rendered.audio, rendered.audio_format, midi, rendered.png, meta, piece, rendered, facts
         )
 
     async def _primer(self, req: ComposeRequest, notify: ProgressCallback) -> _Primer | None:

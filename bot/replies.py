@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from bot.options import PieceSpec
+from bot.options import PieceFacts, PieceSpec
 from bot.sessions.views import turn_view
 from bot.storage import Piece, PieceKind, RemixSession, Turn
 from bot.views import piece_view
@@ -35,44 +35,41 @@ def piece_title(spec: PieceSpec, kind: PieceKind, clip_name: str | None = None) 
     return f"{genre} piece ({KIND_WORDS.get(kind, kind.value)})"
 
 
-def _fmt_tempo(meta: Mapping[str, Any], spec: PieceSpec) -> str:
-    tempo = meta.get("tempo") or spec.tempo
+def _fmt_tempo(facts: PieceFacts, spec: PieceSpec) -> str:
+    tempo = facts.tempo or spec.tempo
     return f"{float(tempo):.0f} bpm" if tempo else "—"
 
 
-def _fmt_key(meta: Mapping[str, Any], spec: PieceSpec) -> str:
-    key = str(meta.get("key") or spec.key or "—")
+def _fmt_key(facts: PieceFacts, spec: PieceSpec) -> str:
+    key = str(facts.key or spec.key or "—")
     # Honest about a piece that drifted from the key asked for (a short or adventurous piece can).
     return key if spec.key is None or spec.key == key else f"{key} (asked for {spec.key})"
 
 
-def _fmt_originality(meta: Mapping[str, Any]) -> str:
-    value = meta.get("originality")
+def _fmt_originality(facts: PieceFacts) -> str:
+    value = facts.originality
     if value is None:
         return "—"
     return f"{float(value):.0%}" if float(value) <= 1 else f"{float(value):.0f}"
 
 
-def piece_embed(
-    piece: Piece, spec: PieceSpec, meta: Mapping[str, Any], user: discord.abc.User
-) -> discord.Embed:
+def piece_embed(piece: Piece, spec: PieceSpec, facts: PieceFacts, user: discord.abc.User) -> discord.Embed:
     """Title, genre, key, tempo, length, seed, originality; the piano roll as the image."""
-    remarks = meta.get("remarks") or ()
     embed = discord.Embed(
-        title=piece.title or "Cadenza piece", colour=COLOUR, description="\n".join(remarks) or None
+        title=piece.title or "Cadenza piece", colour=COLOUR, description="\n".join(facts.remarks) or None
     )
-    sound = meta.get("sound") or spec.sound or "genre default"
+    sound = facts.sound or spec.sound or "genre default"
     embed.add_field(name="Genre", value=spec.genre)
-    embed.add_field(name="Key", value=_fmt_key(meta, spec))
-    embed.add_field(name="Tempo", value=_fmt_tempo(meta, spec))
+    embed.add_field(name="Key", value=_fmt_key(facts, spec))
+    embed.add_field(name="Tempo", value=_fmt_tempo(facts, spec))
     embed.add_field(name="Length", value=f"{piece.duration_s:.0f} s")
     embed.add_field(name="Sound", value=str(sound))
     embed.add_field(name="Seed", value=f"`{spec.seed}`")
-    embed.add_field(name="Originality", value=_fmt_originality(meta))
+    embed.add_field(name="Originality", value=_fmt_originality(facts))
     embed.add_field(name="Creativity", value=spec.creativity)
     embed.set_image(url=f"attachment://{PICTURE_NAME}")
     parent = f" · from piece {piece.parent_id}" if piece.parent_id else ""
-    embed.set_footer(text=f"piece {piece.id}{parent} · {meta.get('model', piece.model)}")
+    embed.set_footer(text=f"piece {piece.id}{parent} · {facts.model or piece.model}")
     embed.set_author(name=f"for {user.display_name}", icon_url=user.display_avatar.url)
     return embed
 
@@ -89,13 +86,13 @@ def piece_files(mp3: bytes, midi: bytes, png: bytes) -> list[discord.File]:
 def piece_message(
     piece: Piece,
     spec: PieceSpec,
-    meta: Mapping[str, Any],
+    facts: PieceFacts,
     user: discord.abc.User,
     files: tuple[bytes, bytes, bytes],
 ) -> dict[str, Any]:
     """The keyword arguments of a piece's message: embed, files (MP3, MIDI, PNG) and buttons."""
     return {
-        "embed": piece_embed(piece, spec, meta, user),
+        "embed": piece_embed(piece, spec, facts, user),
         "files": piece_files(*files),
         "view": piece_view(piece.id),
     }
@@ -136,7 +133,7 @@ def turn_embed(
     session: RemixSession,
     turn: Turn,
     piece: Piece,
-    meta: Mapping[str, Any],
+    facts: PieceFacts,
     author: discord.abc.User,
     parent_number: int | None = None,
 ) -> discord.Embed:
@@ -144,12 +141,11 @@ def turn_embed(
     move = str(piece.settings.get("move", turn.kind.value))
     parent = f" #{parent_number}" if parent_number is not None else ""
     title = f"Turn #{turn.number}: {author.display_name} {MOVE_WORDS.get(move, move)}{parent}"
-    remarks = meta.get("remarks") or ()
-    embed = discord.Embed(title=title[:256], colour=COLOUR, description="\n".join(remarks) or None)
+    embed = discord.Embed(title=title[:256], colour=COLOUR, description="\n".join(facts.remarks) or None)
     settings = piece.settings
     embed.add_field(name="Genre", value=str(settings.get("genre", session.genre)))
-    embed.add_field(name="Sound", value=str(meta.get("sound") or settings.get("sound") or "genre default"))
-    embed.add_field(name="Key", value=str(meta.get("key") or "—"))
+    embed.add_field(name="Sound", value=str(facts.sound or settings.get("sound") or "genre default"))
+    embed.add_field(name="Key", value=str(facts.key or "—"))
     embed.add_field(name="Length", value=f"{piece.duration_s:.1f} s")
     embed.set_image(url=f"attachment://{PICTURE_NAME}")
     embed.set_author(name=author.display_name, icon_url=author.display_avatar.url)
@@ -185,14 +181,14 @@ def turn_message(
     session: RemixSession,
     turn: Turn,
     piece: Piece,
-    meta: Mapping[str, Any],
+    facts: PieceFacts,
     author: discord.abc.User,
     parent_number: int | None,
     files: tuple[bytes, bytes, bytes],
 ) -> dict[str, Any]:
     """The keyword arguments of a turn's message: embed, files and buttons."""
     return {
-        "embed": turn_embed(session, turn, piece, meta, author, parent_number),
+        "embed": turn_embed(session, turn, piece, facts, author, parent_number),
         "files": piece_files(*files),
         "view": turn_view(piece.id),
     }

@@ -21,7 +21,8 @@ from bot.pipeline import Pipeline
 from bot.progress import EditPacer, ProgressMessage
 from bot.serving import ServingConfig
 from bot.settings import BotSettings
-from bot.storage import Piece, Storage
+from bot.storage import Storage
+from bot.tasks import Task
 
 
 @dataclass
@@ -75,9 +76,15 @@ class ServerSettingsCache:
 
 
 class PieceRunner(Protocol):
-    """What makes a piece for an interaction (`bot.jobs.JobRunner`; cogs and buttons only call it)."""
+    """The one path that makes music for an interaction (`bot.jobs.JobRunner`); it returns the piece id."""
 
-    async def run(self, interaction: discord.Interaction[Any], work: Work) -> Piece: ...
+    async def compose(self, interaction: discord.Interaction[Any], work: Work) -> str:
+        """A piece: new, another take, a continuation or a remix."""
+        ...
+
+    async def run(self, interaction: discord.Interaction[Any], task: Task) -> str:
+        """Any task (a session's turn, its start)."""
+        ...
 
 
 class HasServices(Protocol):

@@ -72,11 +72,11 @@ class PieceButton(
             )
             return
         work = Work(spec.with_seed(), PIECE_ACTIONS[self.action].kind, parent_id=self.piece_id)
-        await services.runner.run(interaction, work)
+        await services.runner.compose(interaction, work)
 
     async def _remix(self, interaction: discord.Interaction[Any], spec: PieceSpec) -> None:
         work = Work(spec, PieceKind.REMIX, parent_id=self.piece_id)
-        await services_of(interaction).runner.run(interaction, work)
+        await services_of(interaction).runner.compose(interaction, work)
 
 
 Remix = Callable[[discord.Interaction[Any], PieceSpec], Awaitable[None]]

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from render.edits import Part, join_parts, midi_to_bytes
-
 from bot.storage import Piece, RemixSession
 from cadenza.errors import BadInput, Busy, CadenzaError, RenderFailed
 from render import RenderedPiece, RenderJob, RenderSettings, get_preset, midi_from_bytes
+from render.edits import Part, join_parts, midi_to_bytes
 from web.diskcache import DiskCache
 from web.settings import WebSettings
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from render.tree import Node
 
 from bot.storage import Piece, Turn
+from render.tree import Node
 from web import tree
 from web.links import PageKind
 from web.media import MUSICXML, text_setting

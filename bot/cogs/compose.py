@@ -79,7 +79,7 @@ class ComposeCog(commands.Cog, name="Compose"):
             creativity=creativity,
             seed=seed,
         )
-        await services.runner.run(interaction, Work(spec, clip=None if clip is None else clip_ref(clip)))
+        await services.runner.compose(interaction, Work(spec, clip=None if clip is None else clip_ref(clip)))
 
     @app_commands.command(name="continue")
     @app_commands.describe(
@@ -96,7 +96,7 @@ class ComposeCog(commands.Cog, name="Compose"):
     ) -> None:
         """Continue your own clip or MIDI file."""
         spec = await self._spec(interaction, genre, length)
-        await self.bot.services.runner.run(interaction, Work(spec, clip=clip_ref(clip)))
+        await self.bot.services.runner.compose(interaction, Work(spec, clip=clip_ref(clip)))
 
     async def continue_message(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
         """Continue the audio or MIDI attached to a message, or a Cadenza piece."""
@@ -106,7 +106,7 @@ class ComposeCog(commands.Cog, name="Compose"):
         if piece_id is not None:
             parent = await services.storage.get_piece(piece_id)
             spec = PieceSpec.from_json(parent.settings).with_seed()
-            await services.runner.run(interaction, Work(spec, PieceKind.CONTINUE, parent_id=piece_id))
+            await services.runner.compose(interaction, Work(spec, PieceKind.CONTINUE, parent_id=piece_id))
             return
         clip = next(
             (clip_ref(a) for a in message.attachments if looks_like_clip(clip_ref(a), services.settings)),
@@ -118,7 +118,7 @@ class ComposeCog(commands.Cog, name="Compose"):
                 "Use it on a voice message, an audio clip, a .mid file or a Cadenza piece."
             )
         spec = await self._spec(interaction, None, None)
-        await services.runner.run(interaction, Work(spec, clip=clip))
+        await services.runner.compose(interaction, Work(spec, clip=clip))
 
     async def _spec(
         self, interaction: discord.Interaction[Any], genre: str | None, length: int | None

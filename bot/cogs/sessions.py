@@ -17,10 +17,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.compose import clip_ref
-from bot.replies import COLOUR, STATUS_WORDS, card_embed, top_embed
+from bot.replies import COLOUR, STATUS_WORDS, top_embed
 from bot.sessions.mixing import render_mix
 from bot.sessions.moves import Move, TurnAsk
-from bot.sessions.turns import TurnMaker, is_manager, turn_reply
+from bot.sessions.start import StartTask
+from bot.sessions.turns import TurnMaker, is_manager
 from bot.sessions.views import SESSION_ITEMS
 from bot.storage import RemixSession, SessionStatus, Turn
 from bot.tree import choices, set_option
@@ -84,40 +85,7 @@ class SessionsCog(commands.GroupCog, name="Sessions", group_name="session"):
         )
         ask = TurnAsk(Move.UPLOAD if clip else Move.START, spec, clip=clip_ref(clip) if clip else None)
         name = (title or f"{interaction.user.display_name}'s session").strip()[:80]
-        await self.maker.check_hourly_limit(interaction.user.id)  # the first piece is a turn
-        with services.admission.admit(interaction.user.id, interaction.guild_id):
-            await interaction.response.defer(thinking=True)
-            # The first turn is made before the thread and the session exist: if it fails, nothing is
-            # left behind, and the member just runs /session start again.
-            made = await self.maker.make_with_progress(interaction, ask)
-        thread = await channel.create_thread(
-            name=name, type=discord.ChannelType.public_thread, auto_archive_duration=10080
-        )
-        session = await services.storage.create_session(
-            guild_id=channel.guild.id,
-            thread_id=thread.id,
-            title=name,
-            genre=spec.genre,
-            sound=spec.sound or "",
-            starter_id=interaction.user.id,
-        )
-        posted = await self.maker.store(session, ask, made, interaction)
-        message = turn_reply(session, posted, interaction.user)
-        card = card_embed(session, interaction.user, self._limits_text())
-        await thread.send(
-            content=f"{interaction.user.mention} started a remix session. Join in!",
-            embeds=[card, message.pop("embed")],
-            allowed_mentions=NO_MENTIONS,
-            **message,
-        )
-        await interaction.followup.send(f"🎶 **{name}** is open in {thread.mention}: take your turns there!")
-
-    def _limits_text(self) -> str:
-        s = self.settings
-        return (
-            f"{s.max_turns} turns per session · {s.turns_per_member_per_hour} turns per member per hour · "
-            f"{s.turn_seconds} s per turn"
-        )
+        await services.runner.run(interaction, StartTask(self.maker, name, ask))
 
     # -- taking turns by command --------------------------------------------------------------------
 

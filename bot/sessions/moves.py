@@ -7,13 +7,14 @@ and hand them to a `TurnTaker` (`bot.sessions.turns.TurnMaker`) without importin
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import discord
 
 from bot.attachments import ClipRef
-from bot.options import PieceSpec
+from bot.options import PieceSpec, Work
 from bot.sessions.settings import SessionSettings
 from bot.storage import PieceKind
 
@@ -47,6 +48,19 @@ class TurnAsk:
     spec: PieceSpec
     parent_id: str | None = None  # the turn built on (None for the first turn)
     clip: ClipRef | None = None  # an upload to splice in (Move.UPLOAD, or START with a clip)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON for the job record: a `Work`'s, plus the move."""
+        return {
+            "move": self.move.value,
+            **Work(self.spec, MOVE_KINDS[self.move], self.parent_id, self.clip).to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> TurnAsk:
+        """Back from a job record."""
+        work = Work.from_json(dict(values))
+        return cls(Move(values["move"]), work.spec, work.parent_id, work.clip)
 
 
 class TurnTaker(Protocol):

@@ -11,19 +11,20 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import discord
 
 from bot.attachments import check_declared, download
-from bot.options import Work
+from bot.options import PieceFacts, Work
 from bot.pipeline_adapter import compose_request, describe_progress
 from bot.progress import ProgressMessage
 from bot.replies import turn_message
 from bot.services import Services
 from bot.sessions.moves import MOVE_KINDS, Move, TurnAsk
 from bot.sessions.settings import SessionSettings
-from bot.storage import Piece, PieceKind, RemixSession, SessionStatus, Turn
+from bot.storage import Job, Piece, PieceKind, RemixSession, SessionStatus, Turn
+from bot.tasks import Delivery, TaskReader
 from cadenza.errors import BadInput, Forbidden, GenerationFailed, RateLimited
 from render import RenderJob, midi_from_bytes
 from render.edits import length_s, midi_to_bytes, own_material, segment
@@ -41,8 +42,7 @@ class MadeTurn:
     midi: bytes = field(repr=False)  # the turn's own material, from time 0
     audio: bytes = field(repr=False)
     png: bytes = field(repr=False)
-    meta: dict[str, Any]
-    remarks: tuple[str, ...] = ()
+    facts: PieceFacts
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def is_manager(interaction: discord.Interaction[Any], session: RemixSession) -> 
 
 
 class TurnMaker:
-    """Takes turns for members: one per call of `take`, replying in the interaction's thread."""
+    """Makes and stores turns; `take` runs one through the one path (`bot.jobs`) as a `TurnTask`."""
 
     def __init__(self, services: Services, settings: SessionSettings) -> None:
         self.services = services
@@ -88,22 +88,11 @@ class TurnMaker:
                 f"You've taken {limit} turns this hour. Let others play, then try again.", HOURLY_RETRY_S
             )
 
-    async def take(self, interaction: discord.Interaction[Any], session_id: str, ask: TurnAsk) -> PostedTurn:
-        """A member's turn from a button, menu, modal or command in the session's thread."""
-        storage = self.services.storage
-        session = await storage.get_session(session_id)
-        await self.check_room(session, interaction.user.id)
+    async def take(self, interaction: discord.Interaction[Any], session_id: str, ask: TurnAsk) -> str:
+        """A member's turn from a button, menu, modal or command, through the one path; the piece id."""
+        session = await self.services.storage.get_session(session_id)
         ask = await self._settle_move(session, ask)
-        if ask.clip is not None:
-            check_declared(ask.clip, self.services.settings)
-        with self.services.admission.admit(interaction.user.id, interaction.guild_id):
-            await interaction.response.defer(thinking=True)
-            made = await self.make_with_progress(interaction, ask)
-        posted = await self.store(session, ask, made, interaction)
-        await interaction.followup.send(
-            **turn_reply(session, posted, interaction.user), allowed_mentions=discord.AllowedMentions.none()
-        )
-        return posted
+        return await self.services.runner.run(interaction, TurnTask(self, session_id, ask))
 
     async def _settle_move(self, session: RemixSession, ask: TurnAsk) -> TurnAsk:
         """A Continue of a turn that is not the latest is a Branch."""
@@ -112,23 +101,6 @@ class TurnMaker:
         turns = await self.services.storage.session_turns(session.id)
         latest = turns[-1].piece_id if turns else None
         return ask if ask.parent_id == latest else TurnAsk(Move.BRANCH, ask.spec, ask.parent_id, ask.clip)
-
-    async def make_with_progress(self, interaction: discord.Interaction[Any], ask: TurnAsk) -> MadeTurn:
-        """`make` with live progress in the deferred message, within the job time limit."""
-        s = self.services.settings
-        progress = self.services.progress_message(interaction)
-        try:
-            async with asyncio.timeout(s.job_timeout_s):
-                made = await self.make(ask, progress)
-        except TimeoutError as e:
-            raise GenerationFailed("That turn took too long to make. Try again.") from e
-        finally:
-            await progress.close()
-        try:
-            await interaction.edit_original_response(content="✅ Your turn is ready.")
-        except discord.HTTPException as e:
-            log.debug("final progress edit failed: %s", e)
-        return made
 
     async def make(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
         """The turn's music, by move."""
@@ -162,13 +134,12 @@ class TurnMaker:
         composed = await self.services.pipeline.compose(
             request, on_progress=lambda event: progress.show(describe_progress(event))
         )
-        primer_end = float(composed.meta.get("primer_end_s") or 0.0)
+        primer_end = composed.facts.primer_end_s
         if kind is PieceKind.CONTINUE:
             own = own_material(composed.midi, primer_end, ask.spec.seconds)
         else:  # a start or a remix is all its own (a remix's opening bars are its motif)
             own = own_material(composed.midi, 0.0, primer_end + ask.spec.seconds)
-        meta = {**composed.meta, "seed": ask.spec.seed}
-        return MadeTurn(own, composed.audio, composed.png, meta, composed.remarks)
+        return MadeTurn(own, composed.audio, composed.png, composed.facts)
 
     async def _harmonize(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
         """The parent's melody with accompanying voices written under it (see render.harmonize)."""
@@ -207,40 +178,46 @@ class TurnMaker:
                 key=key,
             )
         )
-        meta = {"key": key, "duration_s": round(length_s(score), 3), "sound": rendered.preset, "model": ""}
-        return MadeTurn(midi_to_bytes(score), rendered.audio, rendered.png, meta, remarks)
+        facts = PieceFacts(
+            key=key,
+            sound=rendered.preset,
+            duration_s=round(length_s(score), 3),
+            seed=spec.seed,
+            remarks=remarks,
+        )
+        return MadeTurn(midi_to_bytes(score), rendered.audio, rendered.png, facts)
 
     async def store(
-        self, session: RemixSession, ask: TurnAsk, made: MadeTurn, interaction: discord.Interaction[Any]
+        self, session: RemixSession, ask: TurnAsk, made: MadeTurn, author_id: int, guild_id: int | None
     ) -> PostedTurn:
         """Keep the piece and count it in as the session's next turn (Forbidden if it was locked meanwhile)."""
         storage = self.services.storage
-        seed = int(made.meta.get("seed", ask.spec.seed))  # a retried turn used another seed
+        seed = ask.spec.seed if made.facts.seed is None else made.facts.seed  # a retry used another seed
         settings = {
             **ask.spec.to_json(),
             "seed": seed,
             "move": ask.move.value,
             "session_id": session.id,
             "clip": ask.clip.filename if ask.clip else None,
-            "played_key": made.meta.get("key"),
+            "played_key": made.facts.key,
         }
         piece = await storage.add_piece(
-            user_id=interaction.user.id,
+            user_id=author_id,
             channel_id=session.thread_id,
-            guild_id=interaction.guild_id,
+            guild_id=guild_id,
             kind=MOVE_KINDS[ask.move],
             parent_id=ask.parent_id,
             midi=made.midi,
             settings=settings,
             seed=seed,
-            model=str(made.meta.get("model", "")),
+            model=made.facts.model,
             title=f"{session.title}: {ask.move.value}"[:100],
             duration_s=length_s(midi_from_bytes(made.midi)),
         )
         turn = await storage.add_turn(
             session.id,
             piece.id,
-            author_id=interaction.user.id,
+            author_id=author_id,
             kind=piece.kind,
             parent_piece_id=ask.parent_id,
         )
@@ -251,6 +228,43 @@ class TurnMaker:
 def turn_reply(session: RemixSession, posted: PostedTurn, author: discord.abc.User) -> dict[str, Any]:
     """The keyword arguments of a posted turn's message (see `bot.replies.turn_message`)."""
     made = posted.made
-    meta = {**made.meta, "remarks": made.remarks}
     files = (made.audio, made.midi, made.png)
-    return turn_message(session, posted.turn, posted.piece, meta, author, posted.parent_number, files)
+    return turn_message(session, posted.turn, posted.piece, made.facts, author, posted.parent_number, files)
+
+
+@dataclass(frozen=True)
+class TurnTask:
+    """A turn in a session as a task of the one path: made, stored as the next turn, posted in the thread."""
+
+    maker: TurnMaker
+    session_id: str
+    ask: TurnAsk
+    kind: ClassVar[str] = "turn"
+    too_slow: ClassVar[str] = "That turn took too long to make. Try again."
+    ready: ClassVar[str] = "✅ Your turn is ready."
+
+    @classmethod
+    def reader(cls, maker: TurnMaker) -> TaskReader:
+        """How a job record's request becomes this task again (after a restart)."""
+        return lambda request: cls(maker, str(request["session_id"]), TurnAsk.from_json(request["ask"]))
+
+    def to_json(self) -> dict[str, Any]:
+        """The job record's request."""
+        return {"session_id": self.session_id, "ask": self.ask.to_json()}
+
+    async def check(self, user_id: int) -> None:
+        """A locked, ended or full session, the hourly limit, a clip declared too big."""
+        await self.maker.check_room(await self.maker.services.storage.get_session(self.session_id), user_id)
+        if self.ask.clip is not None:
+            check_declared(self.ask.clip, self.maker.services.settings)
+
+    async def make(self, progress: ProgressMessage) -> MadeTurn:
+        """The turn's music."""
+        return await self.maker.make(self.ask, progress)
+
+    async def deliver(self, made: MadeTurn, job: Job, delivery: Delivery) -> str:
+        """Store it as the session's next turn and post it (in the thread the member asked in)."""
+        session = await self.maker.services.storage.get_session(self.session_id)
+        posted = await self.maker.store(session, self.ask, made, job.user_id, job.guild_id)
+        await delivery.send(**turn_reply(session, posted, await delivery.member()))
+        return posted.piece.id

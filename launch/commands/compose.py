@@ -78,7 +78,9 @@ def write_piece_files(piece: ComposedPiece, out: Path) -> None:
     (out / "piece.mid").write_bytes(piece.midi)
     (out / f"piece.{piece.audio_format}").write_bytes(piece.audio)
     (out / "piece.png").write_bytes(piece.png)
-    (out / "piece.json").write_text(json.dumps({**piece.meta, "remarks": list(piece.remarks)}, indent=1))
+    (out / "piece.json").write_text(
+        json.dumps({**piece.meta, "remarks": list(piece.facts.remarks)}, indent=1)
+    )
     sheet = piece.rendered.sheet
     if sheet is not None:  # the clean MIDI (a named track per part, key signature) replaces the raw one
         sheet.save(out)
@@ -87,7 +89,7 @@ def write_piece_files(piece: ComposedPiece, out: Path) -> None:
         f"{m['genre']} in {m['key']}, {m['tempo']:.0f} bpm, {m['time_signature']}, {m['duration_s']:.1f} s, "
         f"seed {m['seed']}: composed in {m['timings_s']['until_composed']:.2f} s, total {m['timings_s']['total']:.2f} s"
     )
-    for remark in piece.remarks:
+    for remark in piece.facts.remarks:
         print(remark)
     extra = ", score.png, piece.musicxml" if sheet is not None else ""
     print(f"wrote {out}/piece.mid, piece.{piece.audio_format}, piece.png, piece.json{extra}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,16 @@ def toml_value(value: Any) -> str:
     return repr(value)
 
 
-def write_config(path: Path, data_dir: Path, checkpoint: Path, cdn_host: str, **bot: Any) -> Path:
-    """A config.toml for a test bot: tiny model, temp data dir, SQLite, the emulator's CDN allowed."""
+def write_config(
+    path: Path,
+    data_dir: Path,
+    checkpoint: Path,
+    cdn_host: str,
+    tables: Mapping[str, Mapping[str, Any]] | None = None,
+    **bot: Any,
+) -> Path:
+    """A config.toml for a test bot: tiny model, temp data dir, SQLite, the emulator's CDN allowed;
+    `tables` adds other tables (`{"engine": {"batch_wait_ms": 2000}}`), `bot` sets `[bot]` keys."""
     table: dict[str, Any] = {
         "min_seconds": 1,
         "max_seconds": 20,
@@ -71,6 +79,8 @@ def write_config(path: Path, data_dir: Path, checkpoint: Path, cdn_host: str, **
         "[bot]",
         *(f"{k} = {toml_value(v)}" for k, v in table.items()),
     ]
+    for name, values in (tables or {}).items():
+        lines += [f"[{name}]", *(f"{k} = {toml_value(v)}" for k, v in values.items())]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -125,12 +135,18 @@ async def cadenza_bot(
     """`await cadenza_bot(emulator_settings=None, **bot_table)`: an emulator with the bot running."""
     started: list[Harness] = []
 
-    async def start(emulator_settings: EmulatorSettings | None = None, **bot: Any) -> Harness:
+    async def start(
+        emulator_settings: EmulatorSettings | None = None,
+        tables: Mapping[str, Mapping[str, Any]] | None = None,
+        **bot: Any,
+    ) -> Harness:
         settings = emulator_settings or EmulatorSettings(user_names=USERS)
         emu = Emulator(settings)
         await emu.start()
         folder = tmp_path_factory.mktemp("cadenza_bot")
-        config = write_config(folder / "config.toml", folder / "data", tiny_checkpoint, emu.cdn_host, **bot)
+        config = write_config(
+            folder / "config.toml", folder / "data", tiny_checkpoint, emu.cdn_host, tables, **bot
+        )
         proc = BotProcess(emu, (), env={"CADENZA_CONFIG": str(config)}, log_path=folder / "bot.log")
         harness = Harness(emu, proc, config)
         started.append(harness)

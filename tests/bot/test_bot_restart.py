@@ -1,5 +1,6 @@
-"""Restarts and long jobs: buttons outlive the process, unfinished jobs are finished, and a result
-that would outlive its interaction token is posted in the channel instead."""
+"""Restarts and long jobs: buttons outlive the process, unfinished jobs are finished (a /compose job
+and a session turn the bot was making when it stopped), and a result that would outlive its
+interaction token is posted in the channel instead."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from bot.options import PieceSpec, Work
 from bot.storage import JobStatus, Storage
 from model.checkpoint import read_meta
-from tests.bot.conftest import StartCadenza
-from tests.discord_emulator import ReplyKind
+from tests.bot.conftest import COMMANDS, StartCadenza
+from tests.discord_emulator import Reply, ReplyKind
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
@@ -73,3 +74,48 @@ async def test_result_that_would_outlive_the_token_is_posted_in_the_channel(
     )
     assert posted.file("piece.mp3").data and posted.embeds[0]["image"]["url"] == "attachment://piece.png"
     assert not trace.followups
+
+
+async def test_a_session_turn_composing_when_the_bot_stops_is_posted_once_after_the_restart(
+    cadenza_bot: StartCadenza, tiny_checkpoint: Path
+) -> None:
+    # A lone request waits 2 s for company before composing: a window in which the turn is in flight.
+    cadenza = await cadenza_bot(tables={"engine": {"batch_wait_ms": 2000}})
+    emu = cadenza.emu
+    await emu.wait_synced((*COMMANDS, "session"), timeout=120)
+    genre = read_meta(tiny_checkpoint)["genres"][0]
+    await emu.slash("session start", {"title": "Restart jam", "genre": genre}, user="alice")
+    first = await emu.wait_reply(
+        lambda r: (
+            r.kind is ReplyKind.CHANNEL_MESSAGE
+            and bool(r.embeds)
+            and r.embeds[0]["title"] == "🎶 Restart jam"
+        ),
+        timeout=180,
+    )
+    thread, t1 = (
+        first.channel_id,
+        next(c.rsplit(":", 1)[1] for c in first.custom_ids() if c.startswith("cadenza:turn:continue:")),
+    )
+    carol = emu.user("carol")
+    pressed = await emu.press_button(first, f"cadenza:turn:continue:{t1}", user="carol")
+    in_flight = ("⏳ In the queue", "🎼")  # the progress texts of a turn waiting for or at the composer
+    await pressed.reply(
+        lambda r: (r.content or "").startswith(in_flight), timeout=60, what="the turn in flight"
+    )
+
+    await cadenza.restart()  # Ctrl-C while the turn waits for the composer
+
+    def is_turn_two(r: Reply) -> bool:
+        return r.channel_id == thread and bool(r.embeds) and str(r.embeds[-1]["title"]).startswith("Turn #2")
+
+    posted = await emu.wait_reply(is_turn_two, timeout=180, what="turn #2 after the restart")
+    assert posted.kind is ReplyKind.CHANNEL_MESSAGE and f"<@{carol.id}>" in (posted.content or "")
+    assert str(posted.embeds[-1]["title"]) == "Turn #2: Carol continued #1"
+    assert posted.file("piece.mid").data[:4] == b"MThd"
+    assert not pressed.followups  # the stopped process posted nothing
+    async with await Storage.open(cadenza.database) as storage:
+        session = await storage.session_for_thread(thread or 0)
+        turns = await storage.session_turns(session.id)
+    assert [t.number for t in turns] == [1, 2]
+    assert sum(is_turn_two(r) for r in emu.replies) == 1
