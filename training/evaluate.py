@@ -26,6 +26,7 @@ from model.originality import OriginalityIndex, find_copied_run, top_line
 from model.parts import PartTokenizer, tokenizer_from_json
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
+from training.evaluate_harmony import Harmonizer, harmonize_report
 from training.evaluate_music import Excerpt, music_report, originality_summary, real_pieces
 from training.evaluate_settings import EvalSettings
 from training.evaluate_tasks import infill_bits
@@ -225,6 +226,7 @@ class _Inputs:
     samples_dir: Path | None
     samples_to_write: int
     test: TokenSplit | None = None
+    harmonizer: Harmonizer | None = None
 
 
 def evaluate(
@@ -234,6 +236,7 @@ def evaluate(
     index_path: Path | None = None,
     samples_dir: Path | None = None,
     samples_to_write: int = 3,
+    harmonizer: Harmonizer | None = None,
 ) -> dict[str, Any]:
     """Evaluate each checkpoint; returns the report (`{"models": {...}, ...}`) as plain JSON data."""
     from training.originality import load_or_build_index
@@ -255,6 +258,7 @@ def evaluate(
         samples_dir=samples_dir,
         samples_to_write=samples_to_write,
         test=test,
+        harmonizer=harmonizer,
     )
     names = model_names(checkpoints, checkpoint_paths)
     report: dict[str, Any] = {"models": {}}
@@ -268,9 +272,13 @@ def evaluate(
         }
         labels = {g: [e.label for e in excerpts] for g, excerpts in real.items()}
         report["real_test_pieces"] = {"originality": originality_summary(baseline, inputs.index, labels)}
+    reference: dict[str, Any] = {}
+    for entry in report["models"].values():
+        reference.update(entry.pop("_reference", {}))  # Bach's and the rule-based harmonizer's figures
     if "form" in settings.parts:
-        per_genre = settings.real_per_genre
-        report["reference"] = {"real": {"form": real_form(test, tok, settings.seconds, per_genre)}}
+        reference["real"] = {"form": real_form(test, tok, settings.seconds, settings.real_per_genre)}
+    if reference:
+        report["reference"] = reference
     report["real_excerpts"] = {g: len(e) for g, e in inputs.real.items()}
     report["settings"] = {**asdict(settings), "seq_len": seq_len, "parts": list(settings.parts)}
     report["corpus"] = {"dir": str(corpus_dir), "fingerprint": meta["fingerprint"]}
@@ -295,6 +303,11 @@ def _evaluate_model(ck: Checkpoint, inputs: _Inputs, samples_dir: Path | None) -
     if "infill" in s.parts and same_tokens and isinstance(inputs.tok, PartTokenizer) and inputs.test:
         log.info("%s: infill on %d pieces per genre", ck.name, s.infill_pieces_per_genre)
         entry["infill"] = infill_bits(ck.model, inputs.tok, inputs.test, s.infill_pieces_per_genre, s.seed)
+    if "harmonize" in s.parts and same_tokens and isinstance(inputs.tok, PartTokenizer) and inputs.test:
+        log.info("%s: harmonizing %d held-out chorales", ck.name, s.harmonize_chorales)
+        harmony = harmonize_report(ck, inputs.test, s.harmonize_chorales, s.seed, inputs.harmonizer)
+        entry["harmonize"] = harmony.pop("model")
+        entry["_reference"] = harmony  # Bach's own parts and the rule-based harmonizer's
     if not ({"music", "originality", "form"} & set(s.parts) or samples_dir is not None):
         return entry
     pieces = generate_pieces(ck, inputs.tok.genres, s.samples_per_genre, s.seconds, s.seed)

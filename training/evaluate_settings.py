@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PARTS = ("nll", "music", "originality", "form", "infill")
+PARTS = ("nll", "music", "originality", "form", "infill", "harmonize")
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,9 @@ class EvalSettings:
     samples_per_genre: int = 32  # pieces sampled per genre for the music metrics and originality
     seconds: float = 30.0  # length of each sampled piece, and of the real excerpts they are compared with
     real_per_genre: int = 64  # held-out real pieces per genre the samples are compared against
-    parts: tuple[str, ...] = PARTS  # which of nll, music, originality, form, infill to run
+    parts: tuple[str, ...] = PARTS  # which of nll, music, originality, form, infill, harmonize to run
     infill_pieces_per_genre: int = 32  # held-out pieces per genre whose gaps infill is scored on
+    harmonize_chorales: int = 16  # held-out four-part chorales harmonized from their soprano
 
     def __post_init__(self) -> None:
         if (

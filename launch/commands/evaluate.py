@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["nll", "music", "originality", "form", "infill"],
+        choices=["nll", "music", "originality", "form", "infill", "harmonize"],
         default=None,
         help="run only this part (repeatable)",
     )
@@ -68,6 +68,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Evaluate and print the tables (or JSON)."""
     import torch
 
+    from render.harmonize import harmonize
     from training.evaluate import (
         default_checkpoints,
         evaluate,
@@ -106,6 +107,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             args.index,
             args.write_samples,
             args.samples_to_write,
+            harmonizer=lambda melody: harmonize(melody)[0],
         )
     )
     text = json.dumps(report, indent=1) if args.json else format_report(report)
