@@ -7,6 +7,7 @@ the same held-out real pieces, so the figures of two models differ only because 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -24,6 +25,7 @@ from cadenza.errors import CheckpointError
 from model.checkpoint import Checkpoint, load_checkpoint, read_meta
 from model.originality import OriginalityIndex, find_copied_run, top_line
 from model.parts import PartTokenizer, tokenizer_from_json
+from model.sampling import Creativity, SamplingParams
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
 from training.evaluate_harmony import Harmonizer, harmonize_report
@@ -310,7 +312,9 @@ def _evaluate_model(ck: Checkpoint, inputs: _Inputs, samples_dir: Path | None) -
         entry["_reference"] = harmony  # Bach's own parts and the rule-based harmonizer's
     if not ({"music", "originality", "form"} & set(s.parts) or samples_dir is not None):
         return entry
-    pieces = generate_pieces(ck, inputs.tok.genres, s.samples_per_genre, s.seconds, s.seed)
+    pieces = generate_pieces(
+        ck, inputs.tok.genres, s.samples_per_genre, s.seconds, s.seed, sampling=sampler(s)
+    )
     if "form" in s.parts:
         entry["form"] = generated_form(pieces)
     if "music" in s.parts:
@@ -322,6 +326,18 @@ def _evaluate_model(ck: Checkpoint, inputs: _Inputs, samples_dir: Path | None) -
     if samples_dir is not None:
         entry["samples"] = [str(p) for p in write_samples(pieces, samples_dir, inputs.samples_to_write)]
     return entry
+
+
+def sampler(s: EvalSettings) -> SamplingParams | None:
+    """The balanced preset with the settings' overrides, or None when there are none."""
+    if s.repetition_penalty is None and s.key_bias is None:
+        return None
+    base = Creativity.BALANCED.params
+    return dataclasses.replace(
+        base,
+        repetition_penalty=base.repetition_penalty if s.repetition_penalty is None else s.repetition_penalty,
+        key_bias=base.key_bias if s.key_bias is None else s.key_bias,
+    )
 
 
 def _context(ck: Checkpoint) -> int:

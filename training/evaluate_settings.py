@@ -21,6 +21,9 @@ class EvalSettings:
     parts: tuple[str, ...] = PARTS  # which of nll, music, originality, form, infill, harmonize to run
     infill_pieces_per_genre: int = 32  # held-out pieces per genre whose gaps infill is scored on
     harmonize_chorales: int = 16  # held-out four-part chorales harmonized from their soprano
+    # Sampler overrides for the sampled pieces (None = the balanced preset): what a setting costs.
+    repetition_penalty: float | None = None
+    key_bias: float | None = None
 
     def __post_init__(self) -> None:
         if (

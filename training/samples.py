@@ -10,6 +10,7 @@ from pathlib import Path
 from model.checkpoint import Checkpoint
 from model.engine import Engine, EngineSettings
 from model.request import GeneratedPiece, GenerationRequest
+from model.sampling import SamplingParams
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +22,23 @@ def generate_pieces(
     seconds: float,
     seed: int,
     max_batch: int = 16,
+    sampling: SamplingParams | None = None,
 ) -> dict[str, list[GeneratedPiece]]:
-    """`per_genre` pieces of each genre, seeds seed, seed+1, ...: the same requests for every model."""
-    return asyncio.run(_generate(checkpoint, list(genres), per_genre, seconds, seed, max_batch))
+    """`per_genre` pieces of each genre, seeds seed, seed+1, ...: the same requests for every model.
+
+    `sampling` overrides the balanced preset (to measure what a sampler setting costs).
+    """
+    return asyncio.run(_generate(checkpoint, list(genres), per_genre, seconds, seed, max_batch, sampling))
 
 
 async def _generate(
-    ck: Checkpoint, genres: list[str], per_genre: int, seconds: float, seed: int, max_batch: int
+    ck: Checkpoint,
+    genres: list[str],
+    per_genre: int,
+    seconds: float,
+    seed: int,
+    max_batch: int,
+    sampling: SamplingParams | None,
 ) -> dict[str, list[GeneratedPiece]]:
     # Every request is queued at once, so the queue must hold them all; the deadline is generous
     # because a busy CPU may take minutes for a few hundred pieces.
@@ -36,7 +47,7 @@ async def _generate(
     engine = Engine(ck, settings)
     try:
         requests = [
-            GenerationRequest(genre=g, seconds=seconds, seed=seed + i)
+            GenerationRequest(genre=g, seconds=seconds, seed=seed + i, sampling=sampling)
             for g in genres
             for i in range(per_genre)
         ]

@@ -61,6 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samples-to-write", type=int, default=3, help="MIDI files written per genre with --write-samples"
     )
+    parser.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=None,
+        help="sampler override (1 = off; default: balanced preset)",
+    )
+    parser.add_argument("--key-bias", type=float, default=None, help="sampler override (0 = off)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 
 
@@ -95,6 +102,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             seconds=args.seconds,
             real_per_genre=args.real,
             parts=tuple(args.only) if args.only else PARTS,
+            repetition_penalty=args.repetition_penalty,
+            key_bias=args.key_bias,
         )
     except ValueError as e:
         print(f"bad option: {e}")
