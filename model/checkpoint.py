@@ -57,8 +57,13 @@ class Checkpoint:
 
     @property
     def name(self) -> str:
-        """A short name for logs and piece metadata, e.g. 'transformer@6000'."""
-        return f"{self.kind}@{self.meta.get('training', {}).get('step', '?')}"
+        """A short name for logs and piece metadata, e.g. 'transformer-v2@2600' (v1: one merged stream)."""
+        return f"{self.kind}-{self.version}@{self.meta.get('training', {}).get('step', '?')}"
+
+    @property
+    def version(self) -> str:
+        """The composer generation: 'v2' for part tokens with tasks, 'v1' for the merged stream."""
+        return "v2" if getattr(self.tokenizer, "format", "") == "parts" else "v1"
 
 
 def build_model(kind: str, config: dict[str, Any]) -> ComposerNet:
