@@ -183,7 +183,11 @@ class Pipeline:
             seed=seed,
             primer_end_s=round(piece.primer_end_s, 3),
             originality=meta.get("originality"),
-            remarks=(*(primer.remarks if primer else ()), *task_remarks(req, piece)),
+            remarks=(
+                *(primer.remarks if primer else ()),
+                *task_remarks(req, piece),
+                *key_remarks(req, piece),
+            ),
         )
         return ComposedPiece(
             rendered.audio, rendered.audio_format, midi, rendered.png, meta, piece, rendered, facts
@@ -403,6 +407,13 @@ def _trim(score: Any, end_s: float) -> None:
         inst.notes = [n for n in inst.notes if n.start < end_s - 0.05]
         for n in inst.notes:
             n.end = min(n.end, end_s)
+
+
+def key_remarks(req: ComposeRequest, piece: GeneratedPiece) -> tuple[str, ...]:
+    """Say so when the music settled in another key than the one the member asked for."""
+    if req.key and piece.key != piece.key_requested:
+        return (f"You asked for {piece.key_requested}; the music settled in {piece.key}.",)
+    return ()
 
 
 def task_remarks(req: ComposeRequest, piece: GeneratedPiece) -> tuple[str, ...]:
