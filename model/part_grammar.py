@@ -15,30 +15,12 @@ from dataclasses import dataclass, field
 
 import torch
 
+from model.grammar import TYPES as V1_TYPES
 from model.grammar import Vocabulary
 from model.parts import MAX_PARTS, PartTokenizer
 
-TYPES = (
-    "PAD",
-    "BOS",
-    "EOS",
-    "Bar",
-    "TimeSig",
-    "Position",
-    "Tempo",
-    "Pitch",
-    "Duration",
-    "PitchDrum",
-    "Genre",
-    "Key",
-    "Left",
-    "Part",
-    "Task",
-    "Given",
-    "FillAfter",
-    "FillBefore",
-    "Start",  # no token has it: the state after a prompt, where only a Bar may come
-)
+# v1's token types plus v2's, and "Start": no token has it, it is the state after a prompt (only a Bar may come).
+TYPES = (*V1_TYPES, "Left", "Part", "Task", "Given", "FillAfter", "FillBefore", "Start")
 NEXT: dict[str, tuple[str, ...]] = {
     "Start": ("Bar",),
     "Bar": ("TimeSig",),

@@ -11,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from model.parts import BarTokens, PartTokenizer
+from training.dataset import WindowSampler
 from training.token_store import TokenSplit
-
-PITCH_LOW, PITCH_HIGH = 21, 108
 
 
 @dataclass(frozen=True)
@@ -38,8 +36,9 @@ class TaskMix:
         return p / p.sum()
 
 
-class PartWindowSampler:
-    """Random packed task examples from one split of a v2 corpus."""
+class PartWindowSampler(WindowSampler):
+    """Random packed task examples from one split of a v2 corpus (v1's batching, transposition and
+    fixed evaluation batches; its own examples)."""
 
     def __init__(
         self,
@@ -49,13 +48,10 @@ class PartWindowSampler:
         transpose_range: int = 0,
         mix: TaskMix | None = None,
     ) -> None:
-        if len(split.index) == 0:
-            raise ValueError("the split has no pieces")
-        self.split, self.tok, self.seq_len, self.transpose_range = split, tok, seq_len, transpose_range
+        super().__init__(split, tok, seq_len, transpose_range)
+        self.tok: PartTokenizer = tok
         self.mix = mix or TaskMix()
         self.task_p = self.mix.probabilities()
-        lengths = split.index["length"].astype(np.float64)
-        self.piece_p = lengths / lengths.sum()
         # Parsed bars per piece: parsing is pure Python, so each piece is parsed once per run (the
         # whole corpus as BarTokens is ~100 MB), not once per example.
         self._bars: dict[int, list[BarTokens]] = {}
@@ -151,32 +147,6 @@ class PartWindowSampler:
             j = hi - 1 if from_end else lo
             out = self.tok.bars_tokens([bars[j]], len(bars), j, given or ())[:budget]
         return out
-
-    def _shift(self, rng: np.random.Generator, seg: np.ndarray) -> int:
-        """A random transposition that keeps every pitch of the example in range."""
-        pitches = self.tok.pitch_of[seg]
-        pitches = pitches[pitches >= 0]
-        if len(pitches) == 0:
-            return 0
-        lo = max(-self.transpose_range, PITCH_LOW - int(pitches.min()))
-        hi = min(self.transpose_range, PITCH_HIGH - int(pitches.max()))
-        return int(rng.integers(lo, hi + 1)) if lo <= hi else 0
-
-    def batch(self, seed: int, step: int, rank: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs and targets (B, seq_len) for `step`, the same on every run."""
-        rng = np.random.default_rng([seed, step, rank])
-        w = torch.from_numpy(np.stack([self.window(rng) for _ in range(batch_size)]))
-        return w[:, :-1].contiguous(), w[:, 1:].contiguous()
-
-    def fixed_batches(
-        self, seed: int, count: int, batch_size: int
-    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The same evaluation windows for every model and every call (no transposition)."""
-        keep, self.transpose_range = self.transpose_range, 0
-        try:
-            return [self.batch(seed, 10**9 + i, 0, batch_size) for i in range(count)]
-        finally:
-            self.transpose_range = keep
 
 
 def _count_bars(tokens: list[int], tok: PartTokenizer) -> int:
