@@ -32,7 +32,14 @@ log = logging.getLogger(__name__)
 
 # Extensions loaded at start, one feature each (issue 9 adds "bot.cogs.sessions").
 METRICS_INTERVAL_S = 5.0  # how often shard latency and queue depth are sampled
-COGS = ("bot.cogs.compose", "bot.cogs.info", "bot.cogs.settings", "bot.cogs.sessions")
+COGS = (
+    "bot.cogs.compose",
+    "bot.cogs.rewrite",
+    "bot.cogs.accompany",
+    "bot.cogs.info",
+    "bot.cogs.settings",
+    "bot.cogs.sessions",
+)
 
 
 class CadenzaBot(commands.Bot):

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.options import CREATIVITY, ServerDefaults
+from bot.options import CREATIVITY, PICTURES, ServerDefaults
 from bot.replies import COLOUR
 from bot.tree import choices, set_option
 from cadenza.errors import BadInput, Forbidden
@@ -41,9 +41,10 @@ class SettingsCog(
         length="default length in seconds",
         max_length="longest piece members may ask for here",
         creativity="default creativity",
+        picture="the picture in a piece's message: the sheet music or the piano roll",
         reset="forget all of this server's settings",
     )
-    @app_commands.choices(creativity=choices(CREATIVITY))
+    @app_commands.choices(creativity=choices(CREATIVITY), picture=choices(PICTURES))
     async def settings(
         self,
         interaction: discord.Interaction[Any],
@@ -52,6 +53,7 @@ class SettingsCog(
         length: app_commands.Range[int, 1, 600] | None = None,
         max_length: app_commands.Range[int, 1, 600] | None = None,
         creativity: str | None = None,
+        picture: str | None = None,
         reset: bool = False,
     ) -> None:
         """Show or change this server's Cadenza defaults and limits (Manage Server)."""
@@ -63,6 +65,8 @@ class SettingsCog(
             raise Forbidden("You need the **Manage Server** permission to change Cadenza's settings.")
         current = ServerDefaults() if reset else await services.servers.get(interaction.guild_id)
         changed = self._changes(genre, sound, length, max_length, creativity)
+        if picture is not None:
+            changed["picture"] = _picture(picture)
         new = replace(current, **changed)
         checker = services.checker
         if new.length is not None and new.max_length is not None and new.length > new.max_length:
@@ -110,7 +114,16 @@ class SettingsCog(
         )
         embed.add_field(name="Longest piece", value=f"{longest} s")
         embed.add_field(name="Default creativity", value=values.creativity or "balanced")
+        embed.add_field(name="Picture", value=values.picture or PICTURES[0])
         return embed
+
+
+def _picture(value: str) -> str:
+    """pianoroll or score (checked again: Discord's choices are not trusted)."""
+    name = value.strip().lower()
+    if name not in PICTURES:
+        raise BadInput(f"The picture must be one of: {', '.join(PICTURES)}.")
+    return name
 
 
 async def setup(bot: CadenzaBot) -> None:
