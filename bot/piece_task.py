@@ -90,8 +90,9 @@ class PieceTask:
         )
         await storage.remember_name(job.guild_id, job.user_id, member.display_name)
         files = PieceFiles.of(made.audio, made.midi, made.png, made.rendered.sheet)
-        picture = (await self.services.servers.get(job.guild_id)).picture or PICTURES[0]
-        await delivery.send(**piece_message(piece, work.spec, made.facts, member, files, picture))
+        server = await self.services.servers.get(job.guild_id)
+        picture, page = server.picture or PICTURES[0], self.services.page_url(piece.id, server)
+        await delivery.send(**piece_message(piece, work.spec, made.facts, member, files, picture, page))
         return piece.id
 
 

@@ -142,12 +142,14 @@ def piece_message(
     user: discord.abc.User,
     files: PieceFiles,
     picture: str = PICTURES[0],
+    page_url: str | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of a piece's message: embed, files (MP3, MIDI, pictures, MusicXML), buttons."""
+    """The keyword arguments of a piece's message: embed, files (MP3, MIDI, pictures, MusicXML), buttons
+    (with a link to its web page when `page_url` is given)."""
     return {
         "embed": piece_embed(piece, spec, facts, user, files.picture(picture)),
         "files": files.discord_files(),
-        "view": piece_view(piece.id),
+        "view": piece_view(piece.id, page_url),
     }
 
 
@@ -241,12 +243,13 @@ def turn_message(
     parent_number: int | None,
     files: PieceFiles,
     picture: str = PICTURES[0],
+    page_url: str | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of a turn's message: embed, files and buttons."""
+    """The keyword arguments of a turn's message: embed, files and buttons (and its page's link)."""
     return {
         "embed": turn_embed(session, turn, piece, facts, author, parent_number, files.picture(picture)),
         "files": files.discord_files(),
-        "view": turn_view(piece.id),
+        "view": turn_view(piece.id, page_url),
     }
 
 

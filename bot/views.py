@@ -180,12 +180,19 @@ def parse_tempo(text: str) -> float | None:
         raise BadInput(f"The tempo must be a number of beats per minute, not `{text}`.") from e
 
 
-def piece_view(piece_id: str) -> discord.ui.View:
-    """The buttons for a piece's message."""
+def piece_view(piece_id: str, page_url: str | None = None) -> discord.ui.View:
+    """The buttons for a piece's message (and a link to its web page, when there is one)."""
     view = discord.ui.View(timeout=None)
     for action in PIECE_ACTIONS:
         view.add_item(PieceButton(action, piece_id))
+    add_page_link(view, page_url)
     return view
+
+
+def add_page_link(view: discord.ui.View, page_url: str | None) -> None:
+    """A link button to the piece's page on the web front (none when the front is off or links are)."""
+    if page_url is not None:
+        view.add_item(discord.ui.Button(label="Page", emoji="🌐", url=page_url))
 
 
 PIECE_BUTTONS = (PieceButton,)

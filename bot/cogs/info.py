@@ -47,6 +47,7 @@ HELP_TEXT = """\
 **/rewrite** `piece` `bars` — write bars (like `5-8`) of one of your pieces anew, keeping the rest.
 **/accompany** `clip` — parts written under your melody (a recording, a voice message or a MIDI file); \
 or right-click a message → Apps → **Accompany with Cadenza**.
+**/piece delete** `piece` — remove one of your pieces (its web page then says it was removed).
 **/genres** — the styles Cadenza knows and where it learned them.
 **/cadenza settings** — server defaults and limits, and the picture a reply shows (needs Manage Server).
 

@@ -268,18 +268,23 @@ class TurnMaker:
     ) -> dict[str, Any]:
         """A stored turn's message, with the picture the server chose; the author's name kept for pages."""
         await self.services.storage.remember_name(job.guild_id, job.user_id, author.display_name)
-        picture = (await self.services.servers.get(job.guild_id)).picture or PICTURES[0]
-        return turn_reply(session, posted, author, picture)
+        server = await self.services.servers.get(job.guild_id)
+        page = self.services.page_url(posted.piece.id, server)
+        return turn_reply(session, posted, author, server.picture or PICTURES[0], page)
 
 
 def turn_reply(
-    session: RemixSession, posted: PostedTurn, author: discord.abc.User, picture: str = PICTURES[0]
+    session: RemixSession,
+    posted: PostedTurn,
+    author: discord.abc.User,
+    picture: str = PICTURES[0],
+    page_url: str | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of a posted turn's message (see `bot.replies.turn_message`)."""
-    made = posted.made
+    made, turn = posted.made, posted.turn
     files = PieceFiles.of(made.audio, made.midi, made.png, made.sheet)
     return turn_message(
-        session, posted.turn, posted.piece, made.facts, author, posted.parent_number, files, picture
+        session, turn, posted.piece, made.facts, author, posted.parent_number, files, picture, page_url
     )
 
 

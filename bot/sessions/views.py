@@ -16,7 +16,7 @@ from bot.errors import reports_errors
 from bot.options import PieceSpec
 from bot.services import services_of
 from bot.sessions.moves import Move, TurnAsk, TurnTaker
-from bot.views import PIECE_ID, RemixModal, RewriteModal
+from bot.views import PIECE_ID, RemixModal, RewriteModal, add_page_link
 from cadenza.errors import BadInput, Forbidden
 
 ACTIONS = {  # action -> (label, emoji, style)
@@ -121,11 +121,12 @@ class TurnButton(
         )
 
 
-def turn_view(piece_id: str) -> discord.ui.View:
-    """The buttons for a turn's message."""
+def turn_view(piece_id: str, page_url: str | None = None) -> discord.ui.View:
+    """The buttons for a turn's message (and a link to its web page, when there is one)."""
     view = discord.ui.View(timeout=None)
     for action in ACTIONS:
         view.add_item(TurnButton(action, piece_id))
+    add_page_link(view, page_url)
     return view
 
 
