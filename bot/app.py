@@ -18,6 +18,7 @@ from bot.errors import CadenzaTree
 from bot.jobs import JobRunner
 from bot.limits import Admission
 from bot.options import SpecChecker
+from bot.pages import FrontStarter
 from bot.pipeline import Pipeline
 from bot.pipeline_adapter import genres_of, sounds
 from bot.services import ServerSettingsCache, Services
@@ -32,13 +33,21 @@ log = logging.getLogger(__name__)
 
 # Extensions loaded at start, one feature each (issue 9 adds "bot.cogs.sessions").
 METRICS_INTERVAL_S = 5.0  # how often shard latency and queue depth are sampled
-COGS = ("bot.cogs.compose", "bot.cogs.info", "bot.cogs.settings", "bot.cogs.sessions")
+COGS = (
+    "bot.cogs.compose",
+    "bot.cogs.rewrite",
+    "bot.cogs.accompany",
+    "bot.cogs.info",
+    "bot.cogs.settings",
+    "bot.cogs.sessions",
+    "bot.cogs.pieces",
+)
 
 
 class CadenzaBot(commands.Bot):
     """Cadenza on Discord. Cogs reach shared parts through `self.services`."""
 
-    def __init__(self, config: ServingConfig, **options: Any) -> None:
+    def __init__(self, config: ServingConfig, front: FrontStarter | None = None, **options: Any) -> None:
         intents = discord.Intents.default()  # no privileged intents: slash commands, buttons, attachments
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -48,6 +57,7 @@ class CadenzaBot(commands.Bot):
             **options,
         )
         self.config = config
+        self._front = front  # starts the web front once storage and the render pool are open
         self._services: Services | None = None
         self._runner: JobRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -62,6 +72,10 @@ class CadenzaBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Open storage and the pipeline, load cogs and buttons, sync commands, resume old jobs."""
         self._services = await build_services(self.config)
+        if self._front is not None:
+            self._services.front = await self._front(
+                self._services.storage, self._services.pipeline.render_pool
+            )
         readers = session_readers(TurnMaker(self._services, self.config.sessions))
         runner = self._services.runner = self._runner = JobRunner(self._services, self, readers)
         for extension in COGS:
@@ -157,6 +171,11 @@ def _serve_metrics(config: ServingConfig) -> Any:
 
 
 async def _close_services(services: Services) -> None:
+    if services.front is not None:  # first: its pages read storage and render in the pool
+        try:
+            await services.front.stop()
+        except Exception:
+            log.exception("stopping the web front failed")
     for name, closing in (
         ("pipeline", services.pipeline.close()),
         ("storage", services.storage.close()),
@@ -198,12 +217,14 @@ class RedactToken(logging.Filter):
         return True
 
 
-def run_bot(config: ServingConfig, token: str, shards: str | None = None) -> int:
-    """Run until interrupted; returns the exit status."""
+def run_bot(
+    config: ServingConfig, token: str, shards: str | None = None, front: FrontStarter | None = None
+) -> int:
+    """Run until interrupted (with the web front `front` starts, if any); returns the exit status."""
     sharding = parse_shards(shards)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactToken(token))
-    bot = ShardedCadenzaBot(config, **sharding) if sharding else CadenzaBot(config)
+    bot = ShardedCadenzaBot(config, front, **sharding) if sharding else CadenzaBot(config, front)
     try:
         bot.run(token, log_handler=None)
     except discord.LoginFailure as e:

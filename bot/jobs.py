@@ -24,7 +24,7 @@ from bot.services import Services
 from bot.storage import Job, JobStatus
 from bot.storage.base import new_id
 from bot.tasks import Delivery, Task, TaskReader, post_in_channel
-from cadenza.errors import CadenzaError, GenerationFailed
+from cadenza.errors import BadInput, CadenzaError, GenerationFailed
 
 log = logging.getLogger(__name__)
 DEFER_WARN_S = 2.0  # a deferral this late is logged: the 3 s limit is close
@@ -71,6 +71,8 @@ class JobRunner:
             except BaseException as e:
                 await progress.close()
                 await self._fail(job, e)
+                if isinstance(e, BadInput):  # the upload or the piece could not be used: not their fault
+                    self.services.admission.refund(interaction.user.id, interaction.guild_id)
                 raise
         # The member's job slot is free before they see the result: a request made on seeing it
         # (another take, the next turn) must not be refused as "already composing".

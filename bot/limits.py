@@ -46,6 +46,11 @@ class TokenBucket:
         self._refill(now)
         self.tokens -= 1
 
+    def give_back(self, now: float) -> None:
+        """Return a token taken for a request that turned out to be bad input."""
+        self._refill(now)
+        self.tokens = min(float(self.capacity), self.tokens + 1)
+
     def full(self, now: float) -> bool:
         """True when the bucket has refilled completely (and can be forgotten)."""
         self._refill(now)
@@ -93,6 +98,14 @@ class Admission:
                 )
             guild.take(now)
         user.take(now)
+
+    def refund(self, user_id: int, guild_id: int | None) -> None:
+        """Give back what `check` took: a request refused as bad input costs the member nothing."""
+        now = self.clock()
+        if (user := self._users.get(user_id)) is not None:
+            user.give_back(now)
+        if guild_id is not None and (guild := self._guilds.get(guild_id)) is not None:
+            guild.give_back(now)
 
     @contextmanager
     def admit(self, user_id: int, guild_id: int | None) -> Iterator[None]:

@@ -22,6 +22,17 @@ from model.sampling import Creativity
 
 CREATIVITY = tuple(c.value for c in Creativity)  # the presets members choose from, in order
 MAX_SEED = 2**31 - 1
+PICTURES = ("pianoroll", "score")  # what a reply's embed shows (the first is the default)
+SERVER_KEYS = {  # ServerDefaults field -> its key in the stored guild settings
+    "genre": "genre",
+    "sound": "sound",
+    "length": "length",
+    "max_length": "max_length",
+    "creativity": "creativity",
+    "picture": "picture",
+    "links": "web_links",  # web.LINKS_KEY (bot does not import web)
+    "gallery": "gallery",  # web.GALLERY_KEY
+}
 
 
 @dataclass(frozen=True)
@@ -33,18 +44,18 @@ class ServerDefaults:
     length: int | None = None
     max_length: int | None = None
     creativity: str | None = None
+    picture: str | None = None  # "pianoroll" or "score": the embed's picture
+    links: bool | None = None  # False: no link buttons to web pages (None: on)
+    gallery: bool | None = None  # True: the server's gallery page is public to link holders
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> ServerDefaults:
         """From the stored JSON (unknown keys, e.g. from a newer version, are ignored)."""
-        known = {
-            k: values[k] for k in ("genre", "sound", "length", "max_length", "creativity") if k in values
-        }
-        return cls(**known)
+        return cls(**{name: values[key] for name, key in SERVER_KEYS.items() if key in values})
 
     def values(self) -> dict[str, Any]:
         """The JSON to store (unset fields left out)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {SERVER_KEYS[k]: v for k, v in asdict(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -80,8 +91,9 @@ class Work:
 
     spec: PieceSpec
     kind: PieceKind = PieceKind.COMPOSE
-    parent_id: str | None = None  # continue / remix / take of this stored piece
-    clip: ClipRef | None = None  # a member's upload to continue
+    parent_id: str | None = None  # continue / remix / take / rewrite of this stored piece
+    clip: ClipRef | None = None  # a member's upload to continue or accompany
+    bars: tuple[int, int] | None = None  # a rewrite's first and last bar (1-based, checked)
 
     def to_json(self) -> dict[str, Any]:
         """The job record's request (enough to run it again after a restart)."""
@@ -91,17 +103,19 @@ class Work:
             "kind": self.kind.value,
             "parent_id": self.parent_id,
             "clip": clip,
+            "bars": None if self.bars is None else list(self.bars),
         }
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> Work:
         """Back from a job record."""
-        clip = values.get("clip")
+        clip, bars = values.get("clip"), values.get("bars")
         return cls(
             spec=PieceSpec.from_json(values["spec"]),
             kind=PieceKind(values.get("kind", "compose")),
             parent_id=values.get("parent_id"),
             clip=None if clip is None else ClipRef(**clip),
+            bars=None if bars is None else (int(bars[0]), int(bars[1])),
         )
 
 
@@ -112,12 +126,14 @@ class PieceFacts:
     key: str | None = None  # the key it was played in
     tempo: float | None = None  # quarter notes per minute
     sound: str | None = None  # the render preset used
-    model: str = ""  # the checkpoint that composed it ("" when no model did: harmonize, upload)
+    model: str = ""  # the checkpoint that composed it, kind@step ("" when no model did: rule, upload)
+    corpus: str = ""  # the fingerprint of the corpus that checkpoint learnt from ("" when unknown)
     duration_s: float = 0.0
     seed: int | None = None  # the seed that made it (a retried turn used another than asked)
     primer_end_s: float = 0.0  # where the music it continued ends (0: all its own)
     originality: float | None = None  # share of the melody not copied from training (None: unknown)
     remarks: tuple[str, ...] = ()  # things the member should know ("used the first 30 s of your clip")
+    bars: int | None = None  # bars in the piece (what a rewrite's range is checked against)
 
 
 def new_seed() -> int:

@@ -126,10 +126,16 @@ class Pipeline:
         ingest: Any = None,
         model_name: str = "",
         originality: OriginalityIndex | None = None,
+        corpus_fingerprint: str = "",
     ) -> None:
         self.composer, self.tok, self.render_pool, self.ingest = composer, tokenizer, render_pool, ingest
-        self.model_name = model_name
+        self.model_name, self.corpus_fingerprint = model_name, corpus_fingerprint
         self.originality = originality  # the index shipped with the checkpoint (None: no figure)
+
+    @property
+    def does_tasks(self) -> bool:
+        """True when the model can rewrite bars and write parts (a v2 checkpoint); a v1 only continues."""
+        return isinstance(self.tok, PartTokenizer)
 
     @property
     def genres(self) -> list[str]:
@@ -179,6 +185,8 @@ class Pipeline:
             tempo=piece.tempo,
             sound=rendered.preset,
             model=piece.model_name or self.model_name,
+            corpus=self.corpus_fingerprint,
+            bars=piece.bars,
             duration_s=round(rendered.duration_s, 3),
             seed=seed,
             primer_end_s=round(piece.primer_end_s, 3),
@@ -320,6 +328,7 @@ class Pipeline:
             "creativity": req.creativity.value,
             "seed": seed,
             "model": piece.model_name or self.model_name,
+            "corpus_fingerprint": self.corpus_fingerprint or None,
             "continuation": piece.primer_tokens > 0,
             "task": req.task.value,
             "new_bars": list(piece.new_bars) if piece.new_bars else None,
@@ -363,7 +372,10 @@ class Pipeline:
         await pool.start()
         if ingest is None:
             ingest = _ingest_function(config)
-        return cls(queue, checkpoint.tokenizer, pool, ingest, checkpoint.name, _originality_index(path))
+        fingerprint = str(checkpoint.meta.get("corpus_fingerprint") or "")
+        return cls(
+            queue, checkpoint.tokenizer, pool, ingest, checkpoint.name, _originality_index(path), fingerprint
+        )
 
     async def close(self) -> None:
         """Stop the render pool and the composer."""

@@ -10,14 +10,22 @@ from bot.options import Work
 from bot.pipeline import ComposeRequest, Pipeline, PipelineProgress, Stage
 from bot.progress import bar
 from bot.storage import Piece, PieceKind
+from model.request import Task
 from model.sampling import Creativity
 from render.presets import PRESETS
+
+BUILDS_ON_PARENT = (PieceKind.CONTINUE, PieceKind.REMIX, PieceKind.REWRITE, PieceKind.HARMONIZE)
+KIND_TASKS = {  # the model's task for a kind of piece (every other kind continues)
+    PieceKind.REWRITE: Task.INFILL,
+    PieceKind.ACCOMPANY: Task.FILL,
+    PieceKind.HARMONIZE: Task.FILL,  # a session turn's melody (parent_midi) with parts under it
+}
 
 
 def compose_request(work: Work, clip: bytes | None, parent: Piece | None) -> ComposeRequest:
     """The pipeline request for a job (a clip's bytes, or the parent piece's MIDI to build on)."""
     spec = work.spec
-    builds_on_parent = parent is not None and work.kind in (PieceKind.CONTINUE, PieceKind.REMIX)
+    builds_on_parent = parent is not None and work.kind in BUILDS_ON_PARENT
     return ComposeRequest(
         genre=spec.genre,
         seconds=float(spec.seconds),
@@ -30,6 +38,8 @@ def compose_request(work: Work, clip: bytes | None, parent: Piece | None) -> Com
         clip_name=work.clip.filename if work.clip else None,
         parent_midi=parent.midi if builds_on_parent and parent is not None else None,
         remix=work.kind is PieceKind.REMIX,
+        task=KIND_TASKS.get(work.kind, Task.CONTINUE),
+        bars=work.bars if work.kind is PieceKind.REWRITE else None,
     )
 
 

@@ -1,33 +1,93 @@
-"""Every reply with music in it, built here: a piece (embed with the piano roll, MP3, MIDI, buttons),
-a session's turn, card, top list and mix.
+"""Every reply with music in it, built here: a piece (embed with the piano roll or the score, MP3, MIDI,
+score.png, piece.musicxml, buttons), a session's turn, card, top list and mix.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
 
-from bot.options import PieceFacts, PieceSpec
+from bot.options import PICTURES, PieceFacts, PieceSpec
 from bot.sessions.views import turn_view
 from bot.storage import Piece, PieceKind, RemixSession, Turn
 from bot.views import piece_view
+from render import ScoreFiles
 
 COLOUR = discord.Colour.from_rgb(106, 90, 205)
 AUDIO_NAME, MIDI_NAME, PICTURE_NAME = "piece.mp3", "piece.mid", "piece.png"
+SCORE_NAME, MUSICXML_NAME = "score.png", "piece.musicxml"
 KIND_WORDS = {
     PieceKind.COMPOSE: "composed",
     PieceKind.TAKE: "another take",
     PieceKind.CONTINUE: "continued",
     PieceKind.REMIX: "remixed",
+    PieceKind.REWRITE: "rewritten",
+    PieceKind.ACCOMPANY: "accompanied",
 }
+
+
+@dataclass(frozen=True)
+class PieceFiles:
+    """What a reply attaches: audio, MIDI and piano roll, and the engraved score where there is one."""
+
+    audio: bytes = field(repr=False)
+    midi: bytes = field(repr=False)
+    roll: bytes = field(repr=False)  # the piano roll PNG
+    score: bytes | None = field(default=None, repr=False)  # score.png: the first page of the sheet music
+    musicxml: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, audio: bytes, midi: bytes, roll: bytes, sheet: ScoreFiles | None) -> PieceFiles:
+        """The files of a rendered piece (the sheet's clean MIDI, a named track per part, when engraved)."""
+        if sheet is None:
+            return cls(audio, midi, roll)
+        return cls(audio, sheet.midi, roll, sheet.png, sheet.musicxml)
+
+    def picture(self, wanted: str) -> str:
+        """The attachment the embed shows: the score if wanted and engraved, else the piano roll."""
+        return SCORE_NAME if wanted == "score" and self.score is not None else PICTURE_NAME
+
+    def discord_files(self) -> list[discord.File]:
+        """Fresh discord.File objects (a File's stream is read once)."""
+        files = [
+            discord.File(io.BytesIO(self.audio), filename=AUDIO_NAME, description="the piece as audio"),
+            discord.File(io.BytesIO(self.midi), filename=MIDI_NAME, description="the piece as MIDI"),
+            discord.File(io.BytesIO(self.roll), filename=PICTURE_NAME, description="piano roll"),
+        ]
+        if self.score is not None:
+            files.append(discord.File(io.BytesIO(self.score), filename=SCORE_NAME, description="sheet music"))
+        if self.musicxml is not None:
+            files.append(
+                discord.File(
+                    io.BytesIO(self.musicxml), filename=MUSICXML_NAME, description="the score as MusicXML"
+                )
+            )
+        return files
+
+
+def provenance_footer(piece: Piece, facts: PieceFacts, *extra: str) -> str:
+    """The embed footer: the piece, what it came from, the model, the corpus and the seed."""
+    seed = facts.seed if facts.seed is not None else piece.seed
+    parts = [
+        f"piece {piece.id}",
+        *([f"from piece {piece.parent_id}"] if piece.parent_id else []),
+        *extra,
+        facts.model or piece.model or "no model (by rule or upload)",
+        *([f"corpus {facts.corpus}"] if facts.corpus else []),
+        *([f"seed {seed}"] if seed is not None else []),
+    ]
+    return " · ".join(parts)[:2048]
 
 
 def piece_title(spec: PieceSpec, kind: PieceKind, clip_name: str | None = None) -> str:
     """A short title for the embed and the stored piece."""
     genre = spec.genre.capitalize()
+    if clip_name and kind is PieceKind.ACCOMPANY:
+        return f"{genre} accompaniment of {clip_name}"[:100]
     if clip_name:
         return f"{genre} continuation of {clip_name}"[:100]
     if kind is PieceKind.COMPOSE:
@@ -53,8 +113,10 @@ def _fmt_originality(facts: PieceFacts) -> str:
     return f"{float(value):.0%}" if float(value) <= 1 else f"{float(value):.0f}"
 
 
-def piece_embed(piece: Piece, spec: PieceSpec, facts: PieceFacts, user: discord.abc.User) -> discord.Embed:
-    """Title, genre, key, tempo, length, seed, originality; the piano roll as the image."""
+def piece_embed(
+    piece: Piece, spec: PieceSpec, facts: PieceFacts, user: discord.abc.User, picture: str = PICTURE_NAME
+) -> discord.Embed:
+    """Title, genre, key, tempo, length, seed, originality; `picture` (piano roll or score) as the image."""
     embed = discord.Embed(
         title=piece.title or "Cadenza piece", colour=COLOUR, description="\n".join(facts.remarks) or None
     )
@@ -67,20 +129,10 @@ def piece_embed(piece: Piece, spec: PieceSpec, facts: PieceFacts, user: discord.
     embed.add_field(name="Seed", value=f"`{spec.seed}`")
     embed.add_field(name="Originality", value=_fmt_originality(facts))
     embed.add_field(name="Creativity", value=spec.creativity)
-    embed.set_image(url=f"attachment://{PICTURE_NAME}")
-    parent = f" · from piece {piece.parent_id}" if piece.parent_id else ""
-    embed.set_footer(text=f"piece {piece.id}{parent} · {facts.model or piece.model}")
+    embed.set_image(url=f"attachment://{picture}")
+    embed.set_footer(text=provenance_footer(piece, facts))
     embed.set_author(name=f"for {user.display_name}", icon_url=user.display_avatar.url)
     return embed
-
-
-def piece_files(mp3: bytes, midi: bytes, png: bytes) -> list[discord.File]:
-    """The three files (fresh objects each time: discord.File streams are read once)."""
-    return [
-        discord.File(io.BytesIO(mp3), filename=AUDIO_NAME, description="the piece as audio"),
-        discord.File(io.BytesIO(midi), filename=MIDI_NAME, description="the piece as MIDI"),
-        discord.File(io.BytesIO(png), filename=PICTURE_NAME, description="piano roll"),
-    ]
 
 
 def piece_message(
@@ -88,13 +140,16 @@ def piece_message(
     spec: PieceSpec,
     facts: PieceFacts,
     user: discord.abc.User,
-    files: tuple[bytes, bytes, bytes],
+    files: PieceFiles,
+    picture: str = PICTURES[0],
+    page_url: str | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of a piece's message: embed, files (MP3, MIDI, PNG) and buttons."""
+    """The keyword arguments of a piece's message: embed, files (MP3, MIDI, pictures, MusicXML), buttons
+    (with a link to its web page when `page_url` is given)."""
     return {
-        "embed": piece_embed(piece, spec, facts, user),
-        "files": piece_files(*files),
-        "view": piece_view(piece.id),
+        "embed": piece_embed(piece, spec, facts, user, files.picture(picture)),
+        "files": files.discord_files(),
+        "view": piece_view(piece.id, page_url),
     }
 
 
@@ -103,7 +158,8 @@ def piece_message(
 RULES = (
     "Take turns with the buttons under any turn:\n"
     "⏩ **Continue** extends it · 🎛️ **Remix** redoes it in another genre, sound or tempo · "
-    "🎹 **Harmonize** writes voices under its melody · 🌿 **Branch** continues from any earlier turn · "
+    "🎹 **Harmonize** writes voices under its melody · ✏️ **Rewrite bars** writes some bars anew · "
+    "🌿 **Branch** continues from any earlier turn · "
     "👍 likes it (press again to take the like back).\n"
     "`/session add clip` splices in your own clip or MIDI file. `/session top`, `/session tree` and "
     "`/session mix` show the best turns, the family tree, and any path as one track."
@@ -115,6 +171,7 @@ MOVE_WORDS = {
     "remix": "remixed",
     "harmonize": "harmonized",
     "upload": "spliced in a clip after",
+    "rewrite": "rewrote bars of",
 }
 
 
@@ -136,8 +193,9 @@ def turn_embed(
     facts: PieceFacts,
     author: discord.abc.User,
     parent_number: int | None = None,
+    picture: str = PICTURE_NAME,
 ) -> discord.Embed:
-    """One turn: number, author, what they did, its settings; the piano roll as the image."""
+    """One turn: number, author, what they did, its settings; `picture` as the image."""
     move = str(piece.settings.get("move", turn.kind.value))
     parent = f" #{parent_number}" if parent_number is not None else ""
     title = f"Turn #{turn.number}: {author.display_name} {MOVE_WORDS.get(move, move)}{parent}"
@@ -147,10 +205,9 @@ def turn_embed(
     embed.add_field(name="Sound", value=str(facts.sound or settings.get("sound") or "genre default"))
     embed.add_field(name="Key", value=str(facts.key or "—"))
     embed.add_field(name="Length", value=f"{piece.duration_s:.1f} s")
-    embed.set_image(url=f"attachment://{PICTURE_NAME}")
+    embed.set_image(url=f"attachment://{picture}")
     embed.set_author(name=author.display_name, icon_url=author.display_avatar.url)
-    built_on = f" · on piece {piece.parent_id}" if piece.parent_id else ""
-    embed.set_footer(text=f"piece {piece.id}{built_on} · session {session.id}")
+    embed.set_footer(text=provenance_footer(piece, facts, f"session {session.id}"))
     return embed
 
 
@@ -184,13 +241,15 @@ def turn_message(
     facts: PieceFacts,
     author: discord.abc.User,
     parent_number: int | None,
-    files: tuple[bytes, bytes, bytes],
+    files: PieceFiles,
+    picture: str = PICTURES[0],
+    page_url: str | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of a turn's message: embed, files and buttons."""
+    """The keyword arguments of a turn's message: embed, files and buttons (and its page's link)."""
     return {
-        "embed": turn_embed(session, turn, piece, facts, author, parent_number),
-        "files": piece_files(*files),
-        "view": turn_view(piece.id),
+        "embed": turn_embed(session, turn, piece, facts, author, parent_number, files.picture(picture)),
+        "files": files.discord_files(),
+        "view": turn_view(piece.id, page_url),
     }
 
 

@@ -17,6 +17,7 @@ import discord
 
 from bot.limits import Admission
 from bot.options import ServerDefaults, SpecChecker, Work
+from bot.pages import PageFront
 from bot.pipeline import Pipeline
 from bot.progress import EditPacer, ProgressMessage
 from bot.serving import ServingConfig
@@ -111,6 +112,7 @@ class Services:
     admission: Admission
     servers: ServerSettingsCache
     metrics: Any = None  # bot.metrics.Metrics when [metrics] enabled
+    front: PageFront | None = None  # the web front when [web] enabled (started by launch)
     runner: PieceRunner = field(init=False)
     edit_pacer: EditPacer = field(init=False)
 
@@ -124,6 +126,12 @@ class Services:
             self.settings.progress_edit_interval_s,
             pacer=self.edit_pacer,
         )
+
+    def page_url(self, piece_id: str, server: ServerDefaults) -> str | None:
+        """The piece's page for its link button: None when the front is off or the server turned links off."""
+        if self.front is None or server.links is False:
+            return None
+        return self.front.piece_url(piece_id)
 
     @property
     def settings(self) -> BotSettings:

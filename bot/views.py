@@ -14,6 +14,7 @@ from typing import Any
 
 import discord
 
+from bot.bars import parse_bars
 from bot.errors import reply_error, reports_errors
 from bot.options import PieceSpec, Work
 from bot.services import services_of
@@ -37,6 +38,7 @@ PIECE_ACTIONS = {
     "take": PieceAction("Another take", "🎲", discord.ButtonStyle.primary, PieceKind.TAKE),
     "continue": PieceAction("Continue", "⏩", discord.ButtonStyle.secondary, PieceKind.CONTINUE),
     "remix": PieceAction("Remix", "🎛️", discord.ButtonStyle.secondary, PieceKind.REMIX),
+    "rewrite": PieceAction("Rewrite bars", "✏️", discord.ButtonStyle.secondary, PieceKind.REWRITE),
 }
 
 
@@ -44,7 +46,8 @@ class PieceButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=rf"cadenza:(?P<action>{'|'.join(PIECE_ACTIONS)}):{PIECE_ID}",
 ):
-    """Another take (same settings, a new seed), Continue (longer by its own length) or Remix (a form)."""
+    """Another take (same settings, a new seed), Continue (longer by its own length), Remix (a form) or
+    Rewrite bars (a form asking which)."""
 
     def __init__(self, action: str, piece_id: str) -> None:
         look = PIECE_ACTIONS[action]
@@ -71,8 +74,15 @@ class PieceButton(
                 RemixModal(f"cadenza:remix-modal:{self.piece_id}", spec, self._remix, "Remix this piece")
             )
             return
+        if self.action == "rewrite":
+            modal = RewriteModal(f"cadenza:rewrite-modal:{self.piece_id}", self._rewrite, "Rewrite bars")
+            await interaction.response.send_modal(modal)
+            return
         work = Work(spec.with_seed(), PIECE_ACTIONS[self.action].kind, parent_id=self.piece_id)
         await services.runner.compose(interaction, work)
+
+    async def _rewrite(self, interaction: discord.Interaction[Any], bars: tuple[int, int]) -> None:
+        await rewrite_piece(interaction, self.piece_id, bars)
 
     async def _remix(self, interaction: discord.Interaction[Any], spec: PieceSpec) -> None:
         work = Work(spec, PieceKind.REMIX, parent_id=self.piece_id)
@@ -129,6 +139,36 @@ class RemixModal(discord.ui.Modal, title="Remix"):
         await reply_error(interaction, error)
 
 
+async def rewrite_piece(interaction: discord.Interaction[Any], piece_id: str, bars: tuple[int, int]) -> None:
+    """Bars `bars` of a stored piece written anew, with its settings and a new seed (the button, /rewrite)."""
+    services = services_of(interaction)
+    spec = PieceSpec.from_json((await services.storage.get_piece(piece_id)).settings).with_seed()
+    await services.runner.compose(interaction, Work(spec, PieceKind.REWRITE, parent_id=piece_id, bars=bars))
+
+
+Rewrite = Callable[[discord.Interaction[Any], tuple[int, int]], Awaitable[None]]
+
+
+class RewriteModal(discord.ui.Modal, title="Rewrite bars"):
+    """Which bars to write anew ("5-8"); `rewrite` makes it (the range is checked before admission)."""
+
+    bars: discord.ui.TextInput[RewriteModal] = discord.ui.TextInput(
+        label="Bars to rewrite", custom_id="bars", max_length=20, placeholder="e.g. 5-8, or one bar: 5"
+    )
+
+    def __init__(self, custom_id: str, rewrite: Rewrite, title: str) -> None:
+        super().__init__(title=title, custom_id=custom_id)
+        self.rewrite = rewrite
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.rewrite(interaction, parse_bars(self.bars.value))
+
+    async def on_error(  # type: ignore[override]  # Modal.on_error takes no item, unlike View's
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await reply_error(interaction, error)
+
+
 def parse_tempo(text: str) -> float | None:
     """A tempo typed into a form: None when empty, BadInput when it is not a number."""
     text = text.strip()
@@ -140,12 +180,19 @@ def parse_tempo(text: str) -> float | None:
         raise BadInput(f"The tempo must be a number of beats per minute, not `{text}`.") from e
 
 
-def piece_view(piece_id: str) -> discord.ui.View:
-    """The buttons for a piece's message."""
+def piece_view(piece_id: str, page_url: str | None = None) -> discord.ui.View:
+    """The buttons for a piece's message (and a link to its web page, when there is one)."""
     view = discord.ui.View(timeout=None)
     for action in PIECE_ACTIONS:
         view.add_item(PieceButton(action, piece_id))
+    add_page_link(view, page_url)
     return view
+
+
+def add_page_link(view: discord.ui.View, page_url: str | None) -> None:
+    """A link button to the piece's page on the web front (none when the front is off or links are)."""
+    if page_url is not None:
+        view.add_item(discord.ui.Button(label="Page", emoji="🌐", url=page_url))
 
 
 PIECE_BUTTONS = (PieceButton,)

@@ -22,6 +22,7 @@ from cadenza.errors import ConfigError
 from launch.config_loader import build_section
 from training.corpus_settings import CorpusSettings
 from training.train_settings import TrainSettings
+from web.settings import WebSettings
 
 DEFAULT_CONFIG = Path("config.toml")  # an operator's file in the folder the command runs in
 # The defaults shipped with the package: a link to the repository's config.toml (package data).
@@ -34,6 +35,7 @@ class Config(ServingConfig):
 
     corpus: CorpusSettings = CorpusSettings()
     training: TrainSettings = TrainSettings()
+    web: WebSettings = WebSettings()  # the pages `cadenza bot` serves beside the bot (web/)
     source: Path | None = None  # the file this came from, for messages
 
     def serving(self) -> ServingConfig:
@@ -57,6 +59,7 @@ SECTIONS: dict[str, str] = {
     "metrics": "metrics",
     "model": "model",
     "engine": "engine",
+    "web": "web",
 }
 
 

@@ -11,6 +11,7 @@ import pretty_midi
 import pytest
 
 from cadenza.errors import ConfigError
+from launch.commands.bot import web_front
 from launch.config import SHIPPED_CONFIG, config_from_tables, config_path, load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,6 +36,10 @@ def test_shipped_config_loads_with_secrets_from_the_environment() -> None:
         ({"queue": {"backend": "kafka"}}, "queue.backend must be one of"),
         ({"training": {"d_model": 100, "n_head": 3}}, "divisible"),
         ({"bot": {"max_jobs": 500}}, r"bot.max_jobs \(500\) exceeds render.workers \+ render.queue_limit"),
+        ({"web": {"prot": 8080}}, "unknown key web.prot"),
+        ({"web": {"base_url": "ftp://x"}}, r"\[web\]: base_url must be an http\(s\) address"),
+        ({"web": {"port": 70000}}, r"\[web\]: port must be 0..65535"),
+        ({"web": {"enabled": "yes"}}, "web.enabled must be true or false"),
     ],
 )
 def test_bad_config_names_what_is_wrong(tables: dict, message: str) -> None:
@@ -63,6 +68,22 @@ def test_help_lists_every_subcommand() -> None:
     assert out.returncode == 0
     for name in ("corpus", "train", "evaluate", "compose", "transcribe", "bot", "worker"):
         assert name in out.stdout
+
+
+def test_the_web_table_loads_into_the_web_settings() -> None:
+    shipped = load_config(REPO / "config.toml", env={})
+    assert shipped.web.enabled is False and shipped.web.port == 8080  # the shipped [web] table, commented
+    web = {"enabled": True, "port": 0, "base_url": "https://cadenza.example/"}
+    config = config_from_tables({"web": web}, env={})
+    assert config.web.enabled and config.web.public_root == "https://cadenza.example"
+
+
+def test_web_on_without_a_secret_stops_the_bot_with_a_clear_message() -> None:
+    config = config_from_tables({"web": {"enabled": True}}, env={})
+    with pytest.raises(ConfigError, match="enabled = true, but CADENZA_WEB_SECRET must be set"):
+        web_front(config, {})
+    assert web_front(config, {"CADENZA_WEB_SECRET": "x" * 32}) is not None
+    assert web_front(config_from_tables({}, env={}), {}) is None  # off: no secret needed
 
 
 def test_bot_without_a_token_explains_how_to_get_one(tmp_path: Path) -> None:

@@ -44,11 +44,17 @@ HELP_TEXT = """\
 `creativity`, `seed` (the same seed gives the same piece), `clip` (audio or MIDI to continue).
 **/continue** `clip` — continue your own recording (a voice message works) or MIDI file.
 **Continue with Cadenza** — right-click (long-press) a message with audio, MIDI or a Cadenza piece → Apps.
+**/rewrite** `piece` `bars` — write bars (like `5-8`) of one of your pieces anew, keeping the rest.
+**/accompany** `clip` — parts written under your melody (a recording, a voice message or a MIDI file); \
+or right-click a message → Apps → **Accompany with Cadenza**.
+**/piece delete** `piece` — remove one of your pieces (its web page then says it was removed).
 **/genres** — the styles Cadenza knows and where it learned them.
-**/cadenza settings** — server defaults and limits (needs Manage Server).
+**/cadenza settings** — server defaults and limits, and the picture a reply shows (needs Manage Server).
 
-Under every piece: **Another take** (same settings, new seed), **Continue** (make it longer) and \
-**Remix** (new genre, sound or tempo over the same music). Everyone in the channel can use them.
+Under every piece: **Another take** (same settings, new seed), **Continue** (make it longer), \
+**Remix** (new genre, sound or tempo over the same music) and **Rewrite bars** (some bars anew). \
+Everyone in the channel can use them. Every piece comes with its sheet music (`score.png`, \
+`piece.musicxml`) beside the MP3 and MIDI.
 """
 
 

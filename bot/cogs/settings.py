@@ -9,10 +9,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.options import CREATIVITY, ServerDefaults
+from bot.options import CREATIVITY, PICTURES, ServerDefaults
 from bot.replies import COLOUR
 from bot.tree import choices, set_option
 from cadenza.errors import BadInput, Forbidden
+
+ON_OFF = ("on", "off")
 
 if TYPE_CHECKING:
     from bot.app import CadenzaBot
@@ -41,9 +43,17 @@ class SettingsCog(
         length="default length in seconds",
         max_length="longest piece members may ask for here",
         creativity="default creativity",
+        picture="the picture in a piece's message: the sheet music or the piano roll",
+        links="a link button under every piece to its web page (when the bot serves pages)",
+        gallery="a public gallery page of this server's recent and most liked pieces",
         reset="forget all of this server's settings",
     )
-    @app_commands.choices(creativity=choices(CREATIVITY))
+    @app_commands.choices(
+        creativity=choices(CREATIVITY),
+        picture=choices(PICTURES),
+        links=choices(ON_OFF),
+        gallery=choices(ON_OFF),
+    )
     async def settings(
         self,
         interaction: discord.Interaction[Any],
@@ -52,6 +62,9 @@ class SettingsCog(
         length: app_commands.Range[int, 1, 600] | None = None,
         max_length: app_commands.Range[int, 1, 600] | None = None,
         creativity: str | None = None,
+        picture: str | None = None,
+        links: str | None = None,
+        gallery: str | None = None,
         reset: bool = False,
     ) -> None:
         """Show or change this server's Cadenza defaults and limits (Manage Server)."""
@@ -63,6 +76,11 @@ class SettingsCog(
             raise Forbidden("You need the **Manage Server** permission to change Cadenza's settings.")
         current = ServerDefaults() if reset else await services.servers.get(interaction.guild_id)
         changed = self._changes(genre, sound, length, max_length, creativity)
+        if picture is not None:
+            changed["picture"] = _picture(picture)
+        for name, value in (("links", links), ("gallery", gallery)):
+            if value is not None:
+                changed[name] = _on(value, name)
         new = replace(current, **changed)
         checker = services.checker
         if new.length is not None and new.max_length is not None and new.length > new.max_length:
@@ -71,6 +89,8 @@ class SettingsCog(
             )
         if changed or reset:
             await services.servers.set(interaction.guild_id, new, interaction.user.id)
+            if services.front is not None:
+                services.front.guild_settings_changed(interaction.guild_id)
         title = "Settings saved" if changed or reset else "Cadenza settings for this server"
         await interaction.response.send_message(
             embed=self.settings_embed(new, title, checker.max_seconds(new)), ephemeral=True
@@ -110,7 +130,26 @@ class SettingsCog(
         )
         embed.add_field(name="Longest piece", value=f"{longest} s")
         embed.add_field(name="Default creativity", value=values.creativity or "balanced")
+        embed.add_field(name="Picture", value=values.picture or PICTURES[0])
+        embed.add_field(name="Page links", value="off" if values.links is False else "on")
+        embed.add_field(name="Gallery", value="on" if values.gallery else "off")
         return embed
+
+
+def _on(value: str, name: str) -> bool:
+    """on or off (checked again: Discord's choices are not trusted)."""
+    word = value.strip().lower()
+    if word not in ON_OFF:
+        raise BadInput(f"`{name}` must be on or off.")
+    return word == "on"
+
+
+def _picture(value: str) -> str:
+    """pianoroll or score (checked again: Discord's choices are not trusted)."""
+    name = value.strip().lower()
+    if name not in PICTURES:
+        raise BadInput(f"The picture must be one of: {', '.join(PICTURES)}.")
+    return name
 
 
 async def setup(bot: CadenzaBot) -> None:

@@ -28,6 +28,7 @@ class Move(enum.StrEnum):
     REMIX = "remix"
     HARMONIZE = "harmonize"
     UPLOAD = "upload"
+    REWRITE = "rewrite"  # bars of a turn written anew, the rest kept
 
 
 MOVE_KINDS = {
@@ -37,6 +38,7 @@ MOVE_KINDS = {
     Move.REMIX: PieceKind.REMIX,
     Move.HARMONIZE: PieceKind.HARMONIZE,
     Move.UPLOAD: PieceKind.UPLOAD,
+    Move.REWRITE: PieceKind.REWRITE,
 }
 
 
@@ -48,19 +50,22 @@ class TurnAsk:
     spec: PieceSpec
     parent_id: str | None = None  # the turn built on (None for the first turn)
     clip: ClipRef | None = None  # an upload to splice in (Move.UPLOAD, or START with a clip)
+    bars: tuple[int, int] | None = None  # Move.REWRITE: the first and last bar written anew
+
+    @property
+    def work(self) -> Work:
+        """The piece this turn asks for."""
+        return Work(self.spec, MOVE_KINDS[self.move], self.parent_id, self.clip, self.bars)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON for the job record: a `Work`'s, plus the move."""
-        return {
-            "move": self.move.value,
-            **Work(self.spec, MOVE_KINDS[self.move], self.parent_id, self.clip).to_json(),
-        }
+        return {"move": self.move.value, **self.work.to_json()}
 
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> TurnAsk:
         """Back from a job record."""
         work = Work.from_json(dict(values))
-        return cls(Move(values["move"]), work.spec, work.parent_id, work.clip)
+        return cls(Move(values["move"]), work.spec, work.parent_id, work.clip, work.bars)
 
 
 class TurnTaker(Protocol):

@@ -18,7 +18,7 @@ from bot.progress import ProgressMessage
 from bot.replies import card_embed
 from bot.sessions.moves import TurnAsk
 from bot.sessions.settings import SessionSettings
-from bot.sessions.turns import MadeTurn, TurnMaker, TurnTask, turn_reply
+from bot.sessions.turns import MadeTurn, TurnMaker, TurnTask
 from bot.storage import Job
 from bot.tasks import Delivery, TaskReader
 from cadenza.errors import BadInput
@@ -85,7 +85,7 @@ class StartTask:
         )
         posted = await self.maker.store(session, self.ask, made, job.user_id, job.guild_id)
         member = await delivery.member()
-        message = turn_reply(session, posted, member)
+        message = await self.maker.reply(session, posted, member, job)
         await thread.send(
             content=f"{member.mention} started a remix session. Join in!",
             embeds=[card_embed(session, member, limits_text(self.maker.settings)), message.pop("embed")],

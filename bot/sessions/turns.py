@@ -16,17 +16,19 @@ from typing import Any, ClassVar
 import discord
 
 from bot.attachments import check_declared, download
-from bot.options import PieceFacts, Work
+from bot.bars import bars_of, check_bars
+from bot.options import PICTURES, PieceFacts
+from bot.pipeline import ComposedPiece
 from bot.pipeline_adapter import compose_request, describe_progress
 from bot.progress import ProgressMessage
-from bot.replies import turn_message
+from bot.replies import PieceFiles, turn_message
 from bot.services import Services
 from bot.sessions.moves import MOVE_KINDS, Move, TurnAsk
 from bot.sessions.settings import SessionSettings
 from bot.storage import Job, Piece, PieceKind, RemixSession, SessionStatus, Turn
 from bot.tasks import Delivery, TaskReader
 from cadenza.errors import BadInput, Forbidden, GenerationFailed, RateLimited
-from render import RenderJob, midi_from_bytes
+from render import RenderJob, ScoreFiles, midi_from_bytes
 from render.edits import length_s, midi_to_bytes, own_material, segment
 from render.harmonize import harmonize
 
@@ -43,6 +45,7 @@ class MadeTurn:
     audio: bytes = field(repr=False)
     png: bytes = field(repr=False)
     facts: PieceFacts
+    sheet: ScoreFiles | None = field(default=None, repr=False)  # score.png, piece.musicxml, a clean MIDI
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ class TurnMaker:
         """Start, Continue, Branch or Remix through the model (new seeds if a try adds no notes)."""
         spec = ask.spec
         for _ in range(COMPOSE_TRIES):
-            made = await self._compose_once(TurnAsk(ask.move, spec, ask.parent_id), progress)
+            made = await self._compose_once(TurnAsk(ask.move, spec, ask.parent_id, bars=ask.bars), progress)
             if length_s(midi_from_bytes(made.midi)) > 0:
                 return made
             log.info("a %s turn came out without new notes; trying another seed", ask.move.value)
@@ -128,27 +131,55 @@ class TurnMaker:
 
     async def _compose_once(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
         kind = MOVE_KINDS[ask.move]
-        parent = None if kind is PieceKind.COMPOSE else await self._parent(ask)
-        request = compose_request(Work(ask.spec, kind, ask.parent_id), None, parent)
-        progress.show("🎼 Waiting for the composer…")
-        composed = await self.services.pipeline.compose(
-            request, on_progress=lambda event: progress.show(describe_progress(event))
-        )
+        composed = await self._through_model(ask, progress)
         primer_end = composed.facts.primer_end_s
         if kind is PieceKind.CONTINUE:
             own = own_material(composed.midi, primer_end, ask.spec.seconds)
+        elif kind in (PieceKind.REWRITE, PieceKind.HARMONIZE):  # the whole turn, with the bars or parts new
+            own = composed.midi
         else:  # a start or a remix is all its own (a remix's opening bars are its motif)
             own = own_material(composed.midi, 0.0, primer_end + ask.spec.seconds)
-        return MadeTurn(own, composed.audio, composed.png, composed.facts)
+        return MadeTurn(own, composed.audio, composed.png, composed.facts, composed.rendered.sheet)
+
+    async def _through_model(self, ask: TurnAsk, progress: ProgressMessage) -> ComposedPiece:
+        kind = MOVE_KINDS[ask.move]
+        parent = None if kind is PieceKind.COMPOSE else await self._parent(ask)
+        request = compose_request(ask.work, None, parent)
+        progress.show("🎼 Waiting for the composer…")
+        return await self.services.pipeline.compose(
+            request, on_progress=lambda event: progress.show(describe_progress(event))
+        )
 
     async def _harmonize(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
-        """The parent's melody with accompanying voices written under it (see render.harmonize)."""
+        """The parent's melody with parts written under it by the model; by rule (render.harmonize) when
+        the model's attempt is refused by a check or adds no part, and the reply says so."""
+        made, refused = await self._model_harmony(ask, progress)
+        if made is not None:
+            return made
+        log.info("the model's harmony was refused (%s); harmonizing by rule", refused)
         parent = await self._parent(ask)
         progress.show("🎹 Writing voices under the melody…")
         score, key = await asyncio.to_thread(harmonize, midi_from_bytes(parent.midi))
-        return await self._render(
-            ask, score, key.name, ("Harmonized by rule: melody kept, bass and inner voices added.",)
+        remark = (
+            f"Harmonized by rule, not by the model ({refused}): melody kept, bass and inner voices added."
         )
+        return await self._render(ask, score, key.name, (remark,))
+
+    async def _model_harmony(self, ask: TurnAsk, progress: ProgressMessage) -> tuple[MadeTurn | None, str]:
+        """The model's parts under the melody (new seeds if a try adds none), or None and why not."""
+        if not self.services.pipeline.does_tasks:
+            return None, "this server's model can only continue music"
+        spec = ask.spec
+        for _ in range(COMPOSE_TRIES):
+            try:
+                composed = await self._through_model(TurnAsk(ask.move, spec, ask.parent_id), progress)
+            except BadInput as e:
+                return None, str(e)
+            if {int(t.program) for t in composed.piece.score.tracks} - {0}:  # part 0 is the melody kept
+                c = composed
+                return MadeTurn(c.midi, c.audio, c.png, c.facts, c.rendered.sheet), ""
+            spec = spec.with_seed()
+        return None, "it added no parts"
 
     async def _upload(self, ask: TurnAsk, progress: ProgressMessage) -> MadeTurn:
         """A member's clip or MIDI file as a turn (audio is transcribed to notes first)."""
@@ -176,6 +207,7 @@ class TurnMaker:
                 preset=spec.sound,
                 seed=spec.seed,
                 key=key,
+                sheet=True,
             )
         )
         facts = PieceFacts(
@@ -185,7 +217,7 @@ class TurnMaker:
             seed=spec.seed,
             remarks=remarks,
         )
-        return MadeTurn(midi_to_bytes(score), rendered.audio, rendered.png, facts)
+        return MadeTurn(midi_to_bytes(score), rendered.audio, rendered.png, facts, rendered.sheet)
 
     async def store(
         self, session: RemixSession, ask: TurnAsk, made: MadeTurn, author_id: int, guild_id: int | None
@@ -200,6 +232,13 @@ class TurnMaker:
             "session_id": session.id,
             "clip": ask.clip.filename if ask.clip else None,
             "played_key": made.facts.key,
+            "bars": made.facts.bars,
+            "provenance": {
+                "model": made.facts.model or None,
+                "corpus_fingerprint": made.facts.corpus or None,
+                "seed": seed,
+                "parent_id": ask.parent_id,
+            },
         }
         piece = await storage.add_piece(
             user_id=author_id,
@@ -224,12 +263,29 @@ class TurnMaker:
         parent_number = None if ask.parent_id is None else (await storage.get_turn(ask.parent_id)).number
         return PostedTurn(turn, piece, made, parent_number)
 
+    async def reply(
+        self, session: RemixSession, posted: PostedTurn, author: discord.abc.User, job: Job
+    ) -> dict[str, Any]:
+        """A stored turn's message, with the picture the server chose; the author's name kept for pages."""
+        await self.services.storage.remember_name(job.guild_id, job.user_id, author.display_name)
+        server = await self.services.servers.get(job.guild_id)
+        page = self.services.page_url(posted.piece.id, server)
+        return turn_reply(session, posted, author, server.picture or PICTURES[0], page)
 
-def turn_reply(session: RemixSession, posted: PostedTurn, author: discord.abc.User) -> dict[str, Any]:
+
+def turn_reply(
+    session: RemixSession,
+    posted: PostedTurn,
+    author: discord.abc.User,
+    picture: str = PICTURES[0],
+    page_url: str | None = None,
+) -> dict[str, Any]:
     """The keyword arguments of a posted turn's message (see `bot.replies.turn_message`)."""
-    made = posted.made
-    files = (made.audio, made.midi, made.png)
-    return turn_message(session, posted.turn, posted.piece, made.facts, author, posted.parent_number, files)
+    made, turn = posted.made, posted.turn
+    files = PieceFiles.of(made.audio, made.midi, made.png, made.sheet)
+    return turn_message(
+        session, turn, posted.piece, made.facts, author, posted.parent_number, files, picture, page_url
+    )
 
 
 @dataclass(frozen=True)
@@ -253,10 +309,18 @@ class TurnTask:
         return {"session_id": self.session_id, "ask": self.ask.to_json()}
 
     async def check(self, user_id: int) -> None:
-        """A locked, ended or full session, the hourly limit, a clip declared too big."""
-        await self.maker.check_room(await self.maker.services.storage.get_session(self.session_id), user_id)
-        if self.ask.clip is not None:
-            check_declared(self.ask.clip, self.maker.services.settings)
+        """A locked, ended or full session, the hourly limit, a clip declared too big, a bad bar range."""
+        services, ask = self.maker.services, self.ask
+        await self.maker.check_room(await services.storage.get_session(self.session_id), user_id)
+        if ask.clip is not None:
+            check_declared(ask.clip, services.settings)
+        if ask.move is Move.REWRITE:
+            if not services.pipeline.does_tasks:
+                raise BadInput("The model on this server can only continue music: it can't rewrite bars.")
+            if ask.bars is None or ask.parent_id is None:
+                raise BadInput("A rewrite needs a turn and the bars to write anew.")
+            parent = await services.storage.get_piece(ask.parent_id)
+            check_bars(ask.bars, bars_of(parent), services.settings.max_rewrite_bars)
 
     async def make(self, progress: ProgressMessage) -> MadeTurn:
         """The turn's music."""
@@ -266,5 +330,5 @@ class TurnTask:
         """Store it as the session's next turn and post it (in the thread the member asked in)."""
         session = await self.maker.services.storage.get_session(self.session_id)
         posted = await self.maker.store(session, self.ask, made, job.user_id, job.guild_id)
-        await delivery.send(**turn_reply(session, posted, await delivery.member()))
+        await delivery.send(**await self.maker.reply(session, posted, await delivery.member(), job))
         return posted.piece.id

@@ -16,13 +16,14 @@ from bot.errors import reports_errors
 from bot.options import PieceSpec
 from bot.services import services_of
 from bot.sessions.moves import Move, TurnAsk, TurnTaker
-from bot.views import PIECE_ID, RemixModal
+from bot.views import PIECE_ID, RemixModal, RewriteModal, add_page_link
 from cadenza.errors import BadInput, Forbidden
 
 ACTIONS = {  # action -> (label, emoji, style)
     "continue": ("Continue", "⏩", discord.ButtonStyle.primary),
     "remix": ("Remix", "🎛️", discord.ButtonStyle.secondary),
     "harmonize": ("Harmonize", "🎹", discord.ButtonStyle.secondary),
+    "rewrite": ("Rewrite bars", "✏️", discord.ButtonStyle.secondary),
     "branch": ("Branch", "🌿", discord.ButtonStyle.secondary),
     "vote": ("Like", "👍", discord.ButtonStyle.success),
 }
@@ -54,7 +55,7 @@ class TurnButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=rf"cadenza:turn:(?P<action>{'|'.join(ACTIONS)}):{PIECE_ID}",
 ):
-    """One of the five buttons under a turn."""
+    """One of the buttons under a turn."""
 
     def __init__(self, action: str, piece_id: str) -> None:
         label, emoji, style = ACTIONS[action]
@@ -83,6 +84,11 @@ class TurnButton(
             await interaction.response.send_modal(modal)
         elif self.action == "branch":
             await send_branch_menu(interaction, session_id)
+        elif self.action == "rewrite":
+            title = "Rewrite bars of this turn"
+            await interaction.response.send_modal(
+                RewriteModal(f"cadenza:turn-rewrite:{self.piece_id}", self._rewrite, title)
+            )
         else:
             move = Move.HARMONIZE if self.action == "harmonize" else Move.CONTINUE
             await _maker(interaction).take(interaction, session_id, TurnAsk(move, spec, self.piece_id))
@@ -91,6 +97,12 @@ class TurnButton(
         """New genre, sound or tempo over the turn's material (the form's answer)."""
         session_id = (await services_of(interaction).storage.get_turn(self.piece_id)).session_id
         await _maker(interaction).take(interaction, session_id, TurnAsk(Move.REMIX, spec, self.piece_id))
+
+    async def _rewrite(self, interaction: discord.Interaction[Any], bars: tuple[int, int]) -> None:
+        """Bars of the turn written anew (the form's answer); the range is checked before admission."""
+        session_id, spec = await next_spec(interaction, self.piece_id)
+        ask = TurnAsk(Move.REWRITE, spec, self.piece_id, bars=bars)
+        await _maker(interaction).take(interaction, session_id, ask)
 
     async def _vote(self, interaction: discord.Interaction[Any]) -> None:
         """Like the turn, or take the like back."""
@@ -109,11 +121,12 @@ class TurnButton(
         )
 
 
-def turn_view(piece_id: str) -> discord.ui.View:
-    """The buttons for a turn's message."""
+def turn_view(piece_id: str, page_url: str | None = None) -> discord.ui.View:
+    """The buttons for a turn's message (and a link to its web page, when there is one)."""
     view = discord.ui.View(timeout=None)
     for action in ACTIONS:
         view.add_item(TurnButton(action, piece_id))
+    add_page_link(view, page_url)
     return view
 
 

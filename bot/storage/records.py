@@ -23,6 +23,8 @@ class PieceKind(enum.StrEnum):
     HARMONIZE = "harmonize"  # accompanies the parent's melody
     UPLOAD = "upload"  # a member's own clip or MIDI, stored as a piece
     MIX = "mix"  # a session path rendered as one track
+    REWRITE = "rewrite"  # the parent with some bars written anew by the model
+    ACCOMPANY = "accompany"  # a member's melody with parts written under it by the model
 
 
 class JobStatus(enum.StrEnum):

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 
+import web
+from bot.pages import FrontStarter, PageFront
+from bot.storage import Storage
+from cadenza.errors import ConfigError
 from launch.config import Config, read_dotenv
+from render import RenderPool
 
 TOKEN_HELP = """\
 Cadenza needs a Discord bot token, and DISCORD_TOKEN is not set.
@@ -38,6 +44,32 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not token:
         print(TOKEN_HELP)
         return 1
+    front = web_front(config, {**read_dotenv(), **os.environ})
     from bot.app import run_bot  # heavy imports (discord.py, torch) only when actually starting
 
-    return run_bot(config.serving(), token, shards=args.shards)
+    return run_bot(config.serving(), token, shards=args.shards, front=front)
+
+
+def web_front(config: Config, env: Mapping[str, str]) -> FrontStarter | None:
+    """What starts the web pages beside the bot when `[web] enabled = true` (None when off).
+
+    The secret is read here, before the bot starts, so a missing one stops start-up with its message.
+    """
+    if not config.web.enabled:
+        return None
+    try:
+        secret = web.secret_from_env(env)
+    except ConfigError as e:
+        raise ConfigError(f"[web] enabled = true, but {e}; or set enabled = false") from e
+
+    async def start(storage: Storage, render_pool: RenderPool) -> PageFront:
+        return await web.start_web(
+            storage,
+            config.web,
+            secret,
+            render_pool,
+            data_dir=config.app.data_dir,
+            mix_crossfade_s=config.sessions.mix_crossfade_s,
+        )
+
+    return start

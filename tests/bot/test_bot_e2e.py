@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import pytest_asyncio
@@ -64,21 +65,25 @@ def piece_id(reply: Reply) -> str:
 
 
 def assert_piece_files(reply: Reply) -> None:
-    """MP3, MIDI and the piano roll as the embed image, and the three buttons."""
+    """MP3, MIDI, the piano roll as the embed image, the score (PNG and MusicXML), and the four buttons."""
     assert reply.file("piece.mp3").data[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
     assert reply.file("piece.mid").data[:4] == b"MThd"
     assert reply.file("piece.png").data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert reply.file("score.png").data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ElementTree.fromstring(reply.file("piece.musicxml").data).tag == "score-partwise"
     assert reply.embeds[0]["image"]["url"] == "attachment://piece.png"
     assert {b["label"] for b in reply.walk_components() if b.get("type") == 2} == {
         "Another take",
         "Continue",
         "Remix",
+        "Rewrite bars",
     }
     pid = piece_id(reply)
     assert set(reply.custom_ids()) == {
         f"cadenza:take:{pid}",
         f"cadenza:continue:{pid}",
         f"cadenza:remix:{pid}",
+        f"cadenza:rewrite:{pid}",
     }
 
 

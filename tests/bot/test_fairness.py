@@ -125,3 +125,18 @@ def test_server_limit_lowers_the_longest_piece() -> None:
 
 def test_key_names_are_normalised() -> None:
     assert checker().build(ServerDefaults(), key="f#m").key == "F# minor"
+
+
+def test_a_refund_gives_back_the_token_bad_input_took() -> None:
+    now = [0.0]
+    admission = Admission(BotSettings(user_burst=1, user_refill_s=3600.0), clock=lambda: now[0])
+    admission.check(7, 1)
+    with pytest.raises(RateLimited):
+        admission.check(7, 1)
+    admission.refund(7, 1)
+    admission.check(7, 1)  # the refunded token is there again
+    admission.refund(7, 1)
+    admission.refund(7, 1)  # never more than the bucket holds
+    admission.check(7, 1)
+    with pytest.raises(RateLimited):
+        admission.check(7, 1)

@@ -84,7 +84,8 @@ def assert_turn_files(reply: Reply) -> None:
     assert reply.file("piece.mid").data[:4] == b"MThd"
     assert reply.file("piece.png").data[:8] == b"\x89PNG\r\n\x1a\n"
     labels = [c["label"] for c in reply.walk_components() if c.get("type") == 2]
-    assert labels == ["Continue", "Remix", "Harmonize", "Branch", "Like"]
+    assert labels == ["Continue", "Remix", "Harmonize", "Rewrite bars", "Branch", "Like"]
+    assert reply.file("score.png").data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 async def ephemeral_text(trace: InteractionTrace) -> str:
