@@ -129,16 +129,7 @@ def _self_repeat_share(notes: Notes) -> float:
 
 
 def _ends_on_tonic(notes: Notes, last: np.ndarray, tonic: int) -> bool:
-    if len(last) == 0:
-        return False
-    on_bar = (
-        abs(
-            notes.onset[last[0]] / notes.quarters_per_bar
-            - round(notes.onset[last[0]] / notes.quarters_per_bar)
-        )
-        < 1e-3
-    )
-    return bool(on_bar and int(notes.pitch[last].min()) % 12 == tonic % 12)
+    return bool(len(last) and int(notes.pitch[last].min()) % 12 == tonic % 12)
 
 
 def _strong_share(notes: Notes, numerator: int) -> float:

@@ -57,3 +57,9 @@ def test_a_piece_that_is_one_block_twice_repeats_half_of_itself() -> None:
     assert f.self_repeat_share == 0.5
     summary = summarise([f, form_of(piece(block), 0, 4)])
     assert summary["pieces"] == 2 and summary["self_repeat_over_half"] == 0.0
+
+
+def test_an_ending_off_the_bar_grid_still_counts() -> None:
+    # music21 exports pickup bars unpadded: a real final chord can sit mid-bar on the MIDI grid.
+    ends_c_offbeat = piece([*PHRASE, (9.0, 72), (9.0, 64), (9.0, 48)])
+    assert form_of(ends_c_offbeat, 0, 4).ends_on_tonic
