@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,6 @@ class PartPlan(Plan):
     given_parts: frozenset[int] = frozenset()
     max_parts: int = 6
     header_len: int = 5
-    source_bars: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def make_part_plan(
@@ -148,7 +146,7 @@ def _fill(
 
 
 def _plan(base: Plan, prompt: list[int], task: Task, total: int, **kw: Any) -> PartPlan:
-    fields = {**vars(base), "prompt": prompt, "target_bars": total, "task": task, "source_bars": total}
+    fields = {**vars(base), "prompt": prompt, "target_bars": total, "task": task}
     fields.update(kw)
     fields.setdefault("keep", fields.get("header_len", 5))
     new_bars = int(fields["new_bars"])
