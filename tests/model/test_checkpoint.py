@@ -39,7 +39,7 @@ def test_a_saved_checkpoint_loads_as_the_same_network(
     idx = torch.randint(0, len(tok), (2, 16), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.equal(loaded.model(idx), model(idx))
-    assert loaded.kind == kind and loaded.name == f"{kind}@123"
+    assert loaded.kind == kind and loaded.name == f"{kind}-{loaded.version}@123"
     assert loaded.tokenizer.vocab == tok.vocab and loaded.genres == ["chorale", "folk"]
     assert loaded.meta["evaluation"] == {"bits_per_note": 3.9}
     assert loaded.meta["parameters"] == sum(p.numel() for p in model.parameters())

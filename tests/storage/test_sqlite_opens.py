@@ -57,7 +57,7 @@ async def test_a_file_kept_locked_past_the_busy_timeout_is_busy_not_a_config_err
         assert not isinstance(error.value, ConfigError)
         holder.execute("ROLLBACK")
     async with await Storage.open(f"sqlite:///{path}") as storage:
-        assert storage.applied_migrations == ("0001",)
+        assert storage.applied_migrations == ("0001", "0002")
     assert journal_mode(path) == "wal"
 
 
