@@ -6,8 +6,8 @@ comparison, /compose) to the followup with its files, through the Discord emulat
 The real bot runs as a subprocess (as in the end-to-end tests) with SQLite in a temporary folder.
 /rewrite rewrites bars 2-3 of a piece /compose made; /accompany gets a sine-tone melody as WAV and a
 MIDI file of one line. One member asks at a time. Prints a table, then one JSON line with p50 and p95
-seconds per command. Rewrite and accompany need a v2 (part-writing) checkpoint: with a v1 one (the
-shipped transformer today) it says so and measures nothing.
+seconds per command. Rewrite and accompany need a v2 (part-writing) checkpoint: with a v1 one (such as
+model/checkpoints/transformer_v1) it says so and measures nothing.
 """
 
 from __future__ import annotations
