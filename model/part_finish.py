@@ -9,7 +9,7 @@ from cadenza.theory import KEY_NAMES
 from model.batcher import Row
 from model.finish import _best_shift, _estimate
 from model.part_plan import PartPlan
-from model.parts import BarTokens, PartTokenizer, part_name
+from model.parts import BarTokens, PartTokenizer
 from model.request import GeneratedPiece, Task
 
 
@@ -26,9 +26,6 @@ def finish_part_piece(row: Row, tok: PartTokenizer, model_name: str, queue_s: fl
     bars, first_new = _assemble(plan, tok, new)
     score = tok.bars_to_score(bars)
     score.tempos = [symusic.Tempo(0, plan.tempo)]
-    for track in score.tracks:  # the genre's own part names (Soprano, Alto...), for the score and the MIDI
-        name = part_name(row.request.genre, int(track.program), plan.max_parts)
-        track.name = name.removeprefix("the ").capitalize()
     key = _estimate(
         tok, np.array([t for b in bars for body in b.parts.values() for t in body], dtype=np.int64)
     )

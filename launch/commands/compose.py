@@ -82,8 +82,11 @@ def write_piece_files(piece: ComposedPiece, out: Path) -> None:
         json.dumps({**piece.meta, "remarks": list(piece.facts.remarks)}, indent=1)
     )
     sheet = piece.rendered.sheet
-    if sheet is not None:  # the clean MIDI (a named track per part, key signature) replaces the raw one
-        sheet.save(out)
+    if sheet is not None:
+        # score.png and piece.musicxml; piece.mid stays the model's own parts in their order (the sheet's
+        # MIDI reorders parts by pitch, so `cadenza rewrite` of it would find the parts renumbered)
+        (out / "score.png").write_bytes(sheet.png)
+        (out / "piece.musicxml").write_bytes(sheet.musicxml)
     m = piece.meta
     print(
         f"{m['genre']} in {m['key']}, {m['tempo']:.0f} bpm, {m['time_signature']}, {m['duration_s']:.1f} s, "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import symusic
 
-from bot.pipeline import ComposeRequest, key_remarks
+from bot.pipeline import ComposeRequest
+from bot.remarks import key_remarks
 from model.request import GeneratedPiece, GenerationRequest
 
 
