@@ -113,7 +113,13 @@ class PartTokenizer(CadenzaTokenizer):
     # -- encoding ----------------------------------------------------------------------------
     def score_bars(self, score: symusic.Score) -> list[BarTokens]:
         """A score's bars, each part (track i = part i, at most MAX_PARTS) as its own REMI block."""
-        tracks = [t for t in score.tracks if not t.is_drum and len(t.notes)][:MAX_PARTS]
+        pitched = [t for t in score.tracks if not t.is_drum]
+        # Empty tracks are dropped, except a part of our own decoding that is silent throughout: it is
+        # named for its number (bars_to_score) and holds the place of the parts after it.
+        tracks = [t for i, t in enumerate(pitched) if len(t.notes) or t.name == part_track_name(i)]
+        while tracks and not len(tracks[-1].notes):
+            tracks.pop()
+        tracks = tracks[:MAX_PARTS]
         if not tracks:
             return []
         single = symusic.Score(score.ticks_per_quarter)
@@ -242,12 +248,24 @@ class PartTokenizer(CadenzaTokenizer):
         score = self.remi.decode(streams)
         for track, p in zip(score.tracks, parts, strict=True):
             track.program = p
-            track.name = f"Part {p + 1}"
+            track.name = part_track_name(p)
+        # A part silent in every bar keeps its place as an empty track, so that encoding this score
+        # again gives every part its own number back (score_bars keeps such named empty tracks).
+        tracks = {p: t for t, p in zip(score.tracks, parts, strict=True)}
+        for p in range(parts[-1] + 1):
+            if p not in tracks:
+                tracks[p] = symusic.Track(part_track_name(p), p)
+        score.tracks = [tracks[p] for p in range(parts[-1] + 1)]
         return score
 
     def to_json(self) -> dict[str, Any]:
         """What a checkpoint stores to rebuild (and verify) this tokenizer."""
         return {**super().to_json(), "format": FORMAT}
+
+
+def part_track_name(part: int) -> str:
+    """The track name of part `part` in a decoded score ("Part 1" is part 0)."""
+    return f"Part {part + 1}"
 
 
 def part_name(genre: str, part: int, parts: int) -> str:

@@ -142,3 +142,18 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
 def test_the_circle_finder_finds_a_known_circle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert sorted(sorted(c) for c in strongly_connected(graph) if len(c) > 1) == [["a", "b", "c"]]
+
+
+def test_reading_config_and_the_train_command_load_no_audio_stack() -> None:
+    """`cadenza train` runs on a GPU machine with torch, numpy and the tokenizer only: config loading and
+    the command's imports must not pull in scipy, librosa, FluidSynth or pretty_midi."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, launch.cli, launch.commands.train, training.trainer; "
+        "print(sorted(m for m in ('scipy', 'librosa', 'fluidsynth', 'pretty_midi', 'pydub', 'discord') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -39,6 +39,12 @@ class TrainSettings:
     init_from: Path | None = None
     compile: bool = False  # torch.compile the model (measured: no gain on this CPU)
     threads: int = 1  # torch CPU threads; 0 = all cores (2 threads on a busy 2-core box run 3x slower)
+    loader_workers: int = (
+        0  # processes building the coming batches (a GPU outruns one Python process); 0 = inline
+    )
+    # Wall-clock budget in minutes (0 = none): after the first steps the run re-plans max_steps so that
+    # the whole schedule, evaluations included, ends inside it (a fixed-length rented machine).
+    time_budget_min: float = 0.0
     # Composer v2 (a corpus with part tokens): how often each task is drawn for a training example.
     task_continue: float = 0.5
     task_infill: float = 0.3
@@ -49,5 +55,7 @@ class TrainSettings:
             raise ValueError(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
         if self.max_steps < 1 or self.batch_size < 1 or self.seq_len < 8:
             raise ValueError("max_steps and batch_size must be >= 1 and seq_len >= 8")
+        if self.loader_workers < 0 or self.time_budget_min < 0:
+            raise ValueError("loader_workers and time_budget_min must be >= 0")
         if not 0 <= self.dropout < 1:
             raise ValueError("dropout must be in [0, 1)")

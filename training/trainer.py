@@ -25,10 +25,13 @@ from model.parts import PartTokenizer, tokenizer_from_json
 from model.tokenizer import CadenzaTokenizer
 from training.dataset import WindowSampler
 from training.part_windows import PartWindowSampler, TaskMix
+from training.prefetch import Prefetcher
 from training.token_store import TokenSplit, genre_stats, read_corpus_meta
 from training.train_settings import TrainSettings
 
 log = logging.getLogger(__name__)
+
+PLAN_AFTER_STEPS = 30  # a time-budgeted run measures this many steps before it fixes max_steps
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,10 @@ class Trainer:
         model.train()
         end = self.s.max_steps if stop_after is None else min(self.s.max_steps, stop_after)
         logger = _Logger(self.out, enabled=self.rank == 0)
+        feed = Prefetcher(
+            self.train_data, self.s.seed, self.rank, self.s.batch_size, self.step, self.s.loader_workers
+        )
+        first, planned = self.step, not self.s.time_budget_min
         bar = tqdm(
             total=self.s.max_steps,
             initial=self.step,
@@ -271,7 +278,7 @@ class Trainer:
         tok_s = 0.0
         try:
             while self.step < end:
-                loss = self._train_step(model)
+                loss = self._train_step(model, *feed.next())
                 tokens += self.s.batch_size * self.s.seq_len * self.world
                 self.step += 1
                 tok_s = tokens / max(time.monotonic() - started, 1e-9)
@@ -280,18 +287,40 @@ class Trainer:
                     loss=f"{loss:.3f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr_at(self.step, self.s):.1e}"
                 )
                 logger.train(self.step, loss, lr_at(self.step, self.s), tok_s)
+                if not planned and self.step - first >= PLAN_AFTER_STEPS:
+                    end = self._plan(time.monotonic() - started, self.step - first, stop_after)
+                    bar.total, planned = self.s.max_steps, True
                 if self.step % self.s.eval_every == 0 or self.step == end:
                     self._evaluate(logger)
         finally:
+            feed.close()
             bar.close()
             logger.close()
         return TrainResult(self.step, self.best_val, tok_s, time.monotonic() - started)
 
-    def _train_step(self, model: nn.Module) -> float:
+    def _plan(self, spent: float, steps: int, stop_after: int | None) -> int:
+        """Re-plan max_steps so the run ends inside its time budget (measured speed, evaluations and a
+        5 % margin counted); returns the new last step."""
+        per_step = spent / steps
+        t = time.monotonic()
+        mean_loss(self.model, self.val_batches, self.device)
+        per_eval = time.monotonic() - t
+        left = self.s.time_budget_min * 60 * 0.95 - spent - per_eval
+        more = max(1, int(left / (per_step + per_eval / self.s.eval_every)))
+        self.s = dataclasses.replace(self.s, max_steps=self.step + more)
+        log.info(
+            "time budget %.1f min: %.3f s/step, %.2f s/evaluation -> max_steps %d",
+            self.s.time_budget_min,
+            per_step,
+            per_eval,
+            self.s.max_steps,
+        )
+        return self.s.max_steps if stop_after is None else min(self.s.max_steps, stop_after)
+
+    def _train_step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         for group in self.opt.param_groups:
             group["lr"] = lr_at(self.step, self.s)
-        x, y = self.train_data.batch(self.s.seed, self.step, self.rank, self.s.batch_size)
-        x, y = x.to(self.device), y.to(self.device)
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
         torch.manual_seed(self.s.seed * 1_000_003 + self.step)  # dropout masks fixed by the step: resumable
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             logits = model(x)

@@ -10,7 +10,7 @@ import symusic
 import torch
 
 from model.part_grammar import PartGrammar, part_vocabulary
-from model.parts import MAX_LEFT, PartTokenizer
+from model.parts import MAX_LEFT, BarTokens, PartTokenizer
 from training.convert import SourceTask, convert
 from training.part_windows import PartWindowSampler, TaskMix
 from training.token_store import TokenSplit
@@ -44,6 +44,19 @@ def test_round_trip_keeps_every_note_in_its_part(tok: PartTokenizer, chorale: sy
     assert [t.program for t in decoded.tracks] == [0, 1, 2, 3]
     assert [len(t.notes) for t in decoded.tracks] == [len(t.notes) for t in chorale.tracks]
     assert tok.encode_score(decoded) == ids  # a second pass changes nothing
+
+
+def test_a_silent_part_keeps_the_numbers_of_the_parts_after_it(
+    tok: PartTokenizer, chorale: symusic.Score
+) -> None:
+    bars = tok.score_bars(chorale)
+    without_soprano = [BarTokens(b.time_sig, {p: v for p, v in b.parts.items() if p != 0}) for b in bars]
+    decoded = tok.bars_to_score(without_soprano)
+    assert [len(t.notes) > 0 for t in decoded.tracks] == [False, True, True, True]
+    assert tok.score_bars(decoded) == without_soprano  # parts 1-3 stay 1-3, not renumbered 0-2
+    chorale_plus_empty = chorale.copy()
+    chorale_plus_empty.tracks.insert(0, symusic.Track("Conductor", 0))  # a real file's empty track
+    assert tok.score_bars(chorale_plus_empty) == bars  # is still dropped
 
 
 def test_every_bar_says_how_many_bars_are_left(tok: PartTokenizer, chorale: symusic.Score) -> None:

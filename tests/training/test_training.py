@@ -67,6 +67,32 @@ def test_resumed_run_equals_uninterrupted_run(tiny_corpus: Path, tmp_path: Path)
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
 
 
+def test_prefetching_workers_feed_exactly_the_inline_batches(tiny_corpus: Path, tmp_path: Path) -> None:
+    from training.prefetch import Prefetcher
+
+    trainer = Trainer(tiny_train_settings(tmp_path / "p"), tiny_corpus, "cpu")
+    inline = Prefetcher(trainer.train_data, 7, 0, 3, start=5, workers=0)
+    ahead = Prefetcher(trainer.train_data, 7, 0, 3, start=5, workers=2)
+    try:
+        for _ in range(6):  # more than the two-per-worker queue: refills keep the step order
+            (xa, ya), (xb, yb) = inline.next(), ahead.next()
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    finally:
+        ahead.close()
+    assert ahead.step == inline.step == 11
+
+
+def test_time_budget_replans_the_schedule_to_end_inside_it(tiny_corpus: Path, tmp_path: Path) -> None:
+    from training.trainer import PLAN_AFTER_STEPS
+
+    settings = tiny_train_settings(tmp_path / "t", max_steps=10_000, eval_every=50, time_budget_min=0.05)
+    result = Trainer(settings, tiny_corpus, "cpu").run(progress=False)
+    assert PLAN_AFTER_STEPS < result.step < 10_000  # stopped by the 3 s budget, not the step count
+    assert result.seconds < 0.05 * 60 * 1.5
+    meta = json.loads((tmp_path / "t" / "last" / "model.json").read_text())
+    assert meta["training"]["max_steps"] == result.step  # the schedule that ran is the one recorded
+
+
 def test_warm_start_copies_weights_and_extends_positions(
     tiny_checkpoint: Path, tiny_corpus: Path, tmp_path: Path
 ) -> None:
