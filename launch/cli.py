@@ -39,8 +39,13 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; each subcommand module adds its own options."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; each subcommand module adds its own options.
+
+    Given the command line, only the chosen subcommand's module is imported (`cadenza train` on a GPU
+    machine must not need the bot's or the renderer's libraries); without one, every module is.
+    """
+    chosen = None if argv is None else next((a for a in argv if a in SUBCOMMANDS), "")
     parser = argparse.ArgumentParser(prog="cadenza", description="Cadenza composes music with its own model.")
     parser.add_argument(
         "--config",
@@ -53,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
         p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="config file")
-        _load(module).add_arguments(p)
+        if chosen is None or chosen == name:
+            _load(module).add_arguments(p)
     return parser
 
 
@@ -63,7 +69,8 @@ def _load(module: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, load config, run the subcommand; CadenzaErrors become one clear line."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         config = load_config(args.config)
         setup_logging(config.app.log_level, config.app.json_logs)
