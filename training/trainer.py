@@ -31,7 +31,9 @@ from training.train_settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
-PLAN_AFTER_STEPS = 30  # a time-budgeted run measures this many steps before it fixes max_steps
+# A time-budgeted run measures its speed over steps 10-40 (the first ones warm caches and workers up)
+# before it fixes max_steps.
+WARM_STEPS, PLAN_AFTER_STEPS = 10, 40
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,7 @@ class Trainer:
         feed = Prefetcher(
             self.train_data, self.s.seed, self.rank, self.s.batch_size, self.step, self.s.loader_workers
         )
-        first, planned = self.step, not self.s.time_budget_min
+        first, planned, warm_t = self.step, not self.s.time_budget_min, 0.0
         bar = tqdm(
             total=self.s.max_steps,
             initial=self.step,
@@ -287,8 +289,11 @@ class Trainer:
                     loss=f"{loss:.3f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr_at(self.step, self.s):.1e}"
                 )
                 logger.train(self.step, loss, lr_at(self.step, self.s), tok_s)
+                if self.step - first == WARM_STEPS:
+                    warm_t = time.monotonic()
                 if not planned and self.step - first >= PLAN_AFTER_STEPS:
-                    end = self._plan(time.monotonic() - started, self.step - first, stop_after)
+                    per_step = (time.monotonic() - warm_t) / (PLAN_AFTER_STEPS - WARM_STEPS)
+                    end = self._plan(time.monotonic() - started, per_step, stop_after)
                     bar.total, planned = self.s.max_steps, True
                 if self.step % self.s.eval_every == 0 or self.step == end:
                     self._evaluate(logger)
@@ -298,10 +303,9 @@ class Trainer:
             logger.close()
         return TrainResult(self.step, self.best_val, tok_s, time.monotonic() - started)
 
-    def _plan(self, spent: float, steps: int, stop_after: int | None) -> int:
+    def _plan(self, spent: float, per_step: float, stop_after: int | None) -> int:
         """Re-plan max_steps so the run ends inside its time budget (measured speed, evaluations and a
         5 % margin counted); returns the new last step."""
-        per_step = spent / steps
         t = time.monotonic()
         mean_loss(self.model, self.val_batches, self.device)
         per_eval = time.monotonic() - t
