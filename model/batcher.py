@@ -45,6 +45,7 @@ class Row:
     draws: int = 0  # random numbers drawn from the stream so far
     recent_pitches: list[int] = field(default_factory=list)
     bias: torch.Tensor = field(default_factory=lambda: torch.zeros(0))  # keeps pitches in the requested key
+    cadence: torch.Tensor | None = None  # added to bias in the piece's last bar (v2 rows)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -90,7 +91,12 @@ class Batcher:
             for t in plan.prompt[1:]:
                 grammar.advance(t)
         bias = key_bias(self.tok, plan.key_index, req.params.key_bias)
-        return Row(req, plan, grammar, stream_key(req.seed), list(plan.prompt), deadline, bias=bias)
+        cadence = None
+        if isinstance(grammar, PartGrammar) and req.params.cadence > 0:
+            cadence = bias + cadence_bias(self.tok, plan.key_index, req.params.cadence)
+        row = Row(req, plan, grammar, stream_key(req.seed), list(plan.prompt), deadline, bias=bias)
+        row.cadence = cadence
+        return row
 
     def admit(self, row: Row) -> None:
         """Prefill a row's prompt into the next free slot and sample its first token."""
@@ -127,7 +133,7 @@ class Batcher:
             np.array([r.stream for r in rows], dtype=np.uint64),
             np.array([r.draws for r in rows], dtype=np.uint64),
             [r.recent_pitches for r in rows],
-            torch.stack([r.bias for r in rows]),
+            torch.stack([_bias_now(r) for r in rows]),
         )
         for row, token in zip(rows, tokens, strict=True):
             row.draws += 1
@@ -177,6 +183,24 @@ class Batcher:
         self.cache.reset_slot(slot)
         # All but the last token: the next decode step feeds the last one, as for every row.
         self.model.step(torch.tensor([context[:-1]], device=self.device), self.cache, slice(slot, slot + 1))
+
+
+def _bias_now(row: Row) -> torch.Tensor:
+    """The row's pitch bias for its next token: the key's, plus the cadence's in the last bar."""
+    grammar = row.grammar
+    if row.cadence is not None and isinstance(grammar, PartGrammar) and grammar.bars_left == 1:
+        return row.cadence
+    return row.bias
+
+
+def cadence_bias(tok: CadenzaTokenizer, key_index: int, strength: float) -> torch.Tensor:
+    """An additive logit bias (V,) for a closing bar: the tonic chord's third and fifth gain
+    `strength`, the tonic `2 * strength`; other pitches and non-pitch tokens are left as they are."""
+    tonic, minor = key_index % 12, key_index >= 12
+    gain = torch.zeros(12)
+    gain[0], gain[3 if minor else 4], gain[7] = 2 * strength, strength, strength
+    pitch = torch.from_numpy(tok.pitch_of.astype("int64"))
+    return torch.where(pitch >= 0, gain[(pitch - tonic) % 12], torch.tensor(0.0))
 
 
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)

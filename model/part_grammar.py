@@ -70,6 +70,11 @@ class PartGrammar:
         self._part_ids = [self.tok.part_id(p) for p in range(MAX_PARTS)]
         self._cache: dict[tuple[object, ...], torch.Tensor] = {}
 
+    @property
+    def bars_left(self) -> int:
+        """The Left value of the bar being written (1: the piece's last bar; 0 before the first)."""
+        return self.first_left - self.bars + 1 if self.bars else 0
+
     def allowed(self) -> torch.Tensor:
         """Boolean mask (V,) of ids that may come next (shared between calls: do not modify it)."""
         if self.forced:

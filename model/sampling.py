@@ -50,6 +50,9 @@ class SamplingParams:
     )
     repetition_window: int = 16
     key_bias: float = 1.0  # how strongly pitches follow the requested key's profile (0 = not at all)
+    # Composer v2: in the piece's last bar, logits of the tonic chord's pitches gain this much (the
+    # tonic itself twice as much), so a piece closes on its key instead of stopping (0 = off).
+    cadence: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.temperature <= 3.0:
@@ -58,6 +61,8 @@ class SamplingParams:
             raise ValueError("top_p must be in (0, 1] and top_k >= 0")
         if not 1.0 <= self.repetition_penalty <= 3.0:
             raise ValueError("repetition_penalty must be between 1 and 3")
+        if not 0.0 <= self.cadence <= 5.0:
+            raise ValueError("cadence must be between 0 and 5")
 
 
 class Creativity(Enum):

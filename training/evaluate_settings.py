@@ -24,6 +24,7 @@ class EvalSettings:
     # Sampler overrides for the sampled pieces (None = the balanced preset): what a setting costs.
     repetition_penalty: float | None = None
     key_bias: float | None = None
+    cadence: float | None = None
 
     def __post_init__(self) -> None:
         if (

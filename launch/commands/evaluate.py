@@ -68,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sampler override (1 = off; default: balanced preset)",
     )
     parser.add_argument("--key-bias", type=float, default=None, help="sampler override (0 = off)")
+    parser.add_argument(
+        "--cadence", type=float, default=None, help="sampler override: last-bar tonic-chord bonus (0 = off)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 
 
@@ -104,6 +107,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             parts=tuple(args.only) if args.only else PARTS,
             repetition_penalty=args.repetition_penalty,
             key_bias=args.key_bias,
+            cadence=args.cadence,
         )
     except ValueError as e:
         print(f"bad option: {e}")

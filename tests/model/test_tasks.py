@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import torch
 
 from cadenza.errors import BadInput
 from model.checkpoint import Checkpoint, load_checkpoint
@@ -96,3 +97,30 @@ def test_task_requests_cross_the_wire_unchanged() -> None:
         given_parts=(0, 1),
     )
     assert request_from_json(request_to_json(req)) == req
+
+
+def test_the_last_bar_leans_on_the_tonic_chord(checkpoint: Checkpoint) -> None:
+    from model.batcher import Batcher, _bias_now, cadence_bias
+    from model.part_grammar import PartGrammar
+    from model.sampling import SamplingParams
+
+    tok = checkpoint.tokenizer
+    assert isinstance(tok, PartTokenizer)
+    gain = cadence_bias(tok, 9 + 12, 1.5)  # A minor: A twice, C and E once, the rest nothing
+    by_pitch = {int(tok.pitch_of[i]): float(gain[i]) for i in range(len(tok)) if tok.pitch_of[i] >= 0}
+    assert (by_pitch[69], by_pitch[72], by_pitch[76], by_pitch[71], by_pitch[73]) == (3.0, 1.5, 1.5, 0.0, 0.0)
+    assert float(gain[tok.bar_id]) == 0.0
+
+    batcher = Batcher(checkpoint.model, tok, checkpoint.meta["genre_stats"], 2, torch.device("cpu"))
+    row = batcher.prepare(GenerationRequest(genre="folk", seconds=8, seed=1), deadline=1e18)
+    grammar = row.grammar
+    assert isinstance(grammar, PartGrammar) and row.cadence is not None
+    assert _bias_now(row) is row.bias  # before the first bar
+    while grammar.bars_left != 1:
+        token = int(grammar.allowed().nonzero()[0])
+        batcher._advance(row, token)
+    torch.testing.assert_close(_bias_now(row) - row.bias, cadence_bias(tok, row.plan.key_index, 1.0))
+    plain = batcher.prepare(
+        GenerationRequest(genre="folk", seconds=8, seed=1, sampling=SamplingParams(cadence=0.0)), 1e18
+    )
+    assert plain.cadence is None  # off means off
