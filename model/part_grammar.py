@@ -62,6 +62,9 @@ class PartGrammar:
     notes_total: int = 0
     finished: bool = False
     forced: deque[int] = field(default_factory=deque)
+    returns: dict[int, int] = field(default_factory=dict)  # bar -> earlier bar it repeats (1-based)
+    bodies: list[list[int]] = field(default_factory=list)  # each written bar's tokens after its Left
+    sealed: bool = False  # this bar is a return: once its copy is written, only the bar's end may follow
 
     def __post_init__(self) -> None:
         v = self.vocab
@@ -83,6 +86,8 @@ class PartGrammar:
             return self._one(self.time_sig_id)
         if self.last_type == "TimeSig":
             return self._one(self.tok.left_id(self.first_left - self.bars + 1))
+        if self.sealed:
+            return self._one(self.vocab.eos_id if self.bars >= self.new_bars else self.tok.bar_id)
         key = (
             self.last_type,
             self.position,
@@ -134,9 +139,14 @@ class PartGrammar:
         if kind == "Bar":
             self.bars += 1
             self.part = self.free_part = self.position = -1
+            self.bodies.append([])
+            self.sealed = False
         elif kind == "Left":
             if self.bars <= len(self.given_bars):
                 self.forced.extend(self.given_bars[self.bars - 1])
+            elif self.bars in self.returns:  # a phrase return: the earlier bar again, note for note
+                self.forced.extend(self.bodies[self.returns[self.bars] - 1])
+                self.sealed = True
         elif kind == "Part":
             self.part = int(self.tok.part_of[token_id])
             if self.part not in self.given_parts:
@@ -149,4 +159,6 @@ class PartGrammar:
             self.notes_total += 1
         elif kind == "EOS":
             self.finished = True
+        if kind in ("Part", "Position", "Pitch", "Duration") and self.bodies:
+            self.bodies[-1].append(token_id)
         self.last_type = kind

@@ -32,6 +32,9 @@ class PartPlan(Plan):
     given_parts: frozenset[int] = frozenset()
     max_parts: int = 6
     header_len: int = 5
+    returns: tuple[
+        tuple[int, int], ...
+    ] = ()  # (bar, earlier bar) pairs: bar repeats the earlier one (1-based)
 
 
 def make_part_plan(
@@ -67,7 +70,21 @@ def part_grammar(plan: PartPlan, tok: PartTokenizer, vocab: Vocabulary) -> PartG
         max_parts=plan.max_parts,
         given_bars=plan.given_bars,
         given_parts=plan.given_parts,
+        returns=dict(plan.returns),
     )
+
+
+RETURN_BARS = 2  # a phrase return brings back this many opening bars
+
+
+def phrase_returns(new_bars: int, chance: float, rng: torch.Generator) -> tuple[tuple[int, int], ...]:
+    """Where a new piece of `new_bars` brings its opening back: bars 5-6 (9-10 from 19 bars on) repeat
+    bars 1-2, leaving a bar or more after them for the model to close the piece; () when none."""
+    at = 9 if new_bars >= 19 else 5
+    draw = float(torch.rand(1, generator=rng))
+    if chance <= 0 or new_bars < at + RETURN_BARS or draw >= chance:
+        return ()
+    return tuple((at + i, 1 + i) for i in range(RETURN_BARS))
 
 
 def _continue(
@@ -87,6 +104,8 @@ def _continue(
         header_len=len(header),
         primer_len=len(prompt) - len(header),
         max_parts=_parts(stats, req.genre),
+        # A continuation of someone's clip is theirs to shape: returns are for pieces begun here.
+        returns=phrase_returns(base.new_bars, req.params.phrase_return, rng) if not primer else (),
     )
 
 

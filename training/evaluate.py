@@ -330,7 +330,8 @@ def _evaluate_model(ck: Checkpoint, inputs: _Inputs, samples_dir: Path | None) -
 
 def sampler(s: EvalSettings) -> SamplingParams | None:
     """The balanced preset with the settings' overrides, or None when there are none."""
-    if s.repetition_penalty is None and s.key_bias is None and s.cadence is None:
+    overrides = (s.repetition_penalty, s.key_bias, s.cadence, s.phrase_return)
+    if all(v is None for v in overrides):
         return None
     base = Creativity.BALANCED.params
     return dataclasses.replace(
@@ -338,6 +339,7 @@ def sampler(s: EvalSettings) -> SamplingParams | None:
         repetition_penalty=base.repetition_penalty if s.repetition_penalty is None else s.repetition_penalty,
         key_bias=base.key_bias if s.key_bias is None else s.key_bias,
         cadence=base.cadence if s.cadence is None else s.cadence,
+        phrase_return=base.phrase_return if s.phrase_return is None else s.phrase_return,
     )
 
 

@@ -25,6 +25,7 @@ class EvalSettings:
     repetition_penalty: float | None = None
     key_bias: float | None = None
     cadence: float | None = None
+    phrase_return: float | None = None
 
     def __post_init__(self) -> None:
         if (

@@ -71,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cadence", type=float, default=None, help="sampler override: last-bar tonic-chord bonus (0 = off)"
     )
+    parser.add_argument(
+        "--phrase-return",
+        type=float,
+        default=None,
+        help="sampler override: chance the opening returns (0 = off)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 
 
@@ -108,6 +114,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             repetition_penalty=args.repetition_penalty,
             key_bias=args.key_bias,
             cadence=args.cadence,
+            phrase_return=args.phrase_return,
         )
     except ValueError as e:
         print(f"bad option: {e}")

@@ -103,6 +103,23 @@ def test_masked_random_sequences_decode_with_the_asked_bars(tok: PartTokenizer, 
     assert max(starts) < 6 * 3 * score.ticks_per_quarter  # nothing starts past the last bar
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_phrase_return_repeats_the_opening_bars_note_for_note(tok: PartTokenizer, seed: int) -> None:
+    from model.part_plan import phrase_returns
+
+    returns = phrase_returns(8, 1.0, torch.Generator().manual_seed(seed))
+    assert returns == ((5, 1), (6, 2))
+    grammar = PartGrammar(
+        part_vocabulary(tok), tok, tok.vocab["TimeSig_4/4"], 8, 8, max_parts=3, returns=dict(returns)
+    )
+    bars = tok.parse_bars(_sample(grammar, np.random.default_rng(seed)))
+    assert len(bars) == 8
+    assert bars[4] == bars[0] and bars[5] == bars[1]
+    assert phrase_returns(6, 1.0, torch.Generator()) == ()  # too short: no bar would be left to close
+    assert phrase_returns(8, 0.0, torch.Generator()) == ()
+    assert phrase_returns(20, 1.0, torch.Generator())[0] == (9, 1)
+
+
 def test_fill_grammar_forces_the_given_part_verbatim(tok: PartTokenizer, chorale: symusic.Score) -> None:
     bars = tok.score_bars(chorale)
     melody = [[tok.part_id(0), *bar.parts[0]] if 0 in bar.parts else [] for bar in bars]
