@@ -90,7 +90,7 @@ def test_time_budget_replans_the_schedule_to_end_inside_it(tiny_corpus: Path, tm
     assert PLAN_AFTER_STEPS < result.step < 10_000  # stopped by the 3 s budget, not the step count
     assert result.seconds < 0.05 * 60 * 1.5
     meta = json.loads((tmp_path / "t" / "last" / "model.json").read_text())
-    assert meta["training"]["max_steps"] == result.step  # the schedule that ran is the one recorded
+    assert result.step <= meta["training"]["max_steps"] < 10_000  # the re-planned schedule is recorded
 
 
 def test_warm_start_copies_weights_and_extends_positions(
