@@ -110,8 +110,8 @@ def _note_lines(score: symusic.Score, inner_ways: int, yours: set[int]) -> list[
         melody, inner, bass = split_skyline(_with_velocity(arrays[0][1]))
         lines = [melody, *split_inner(inner, inner_ways), bass]
         return [("", line[:, :3].astype(np.int64), arrays[0][2]) for line in lines if len(line)]
-    if all(t.program == rank for rank, (_, t) in enumerate(pitched)):
-        return arrays  # the model's own part order (v2): part i is track i
+    if all(t.program == i for i, t in pitched):
+        return arrays  # the model's own part order (v2): part i is track i (a silent part's track is empty)
     return sorted(arrays, key=lambda line: -float(line[1][:, 2].mean()))
 
 
