@@ -62,9 +62,9 @@ class PartGrammar:
     notes_total: int = 0
     finished: bool = False
     forced: deque[int] = field(default_factory=deque)
-    returns: dict[int, int] = field(default_factory=dict)  # bar -> earlier bar it repeats (1-based)
-    bodies: list[list[int]] = field(default_factory=list)  # each written bar's tokens after its Left
-    sealed: bool = False  # this bar is a return: once its copy is written, only the bar's end may follow
+    returns: dict[int, int] = field(default_factory=dict)  # bar -> earlier bar whose top part it repeats
+    bodies: list[list[int]] = field(default_factory=list)  # each written bar's top-part block (Part_0 ...)
+    closed_part: int = -1  # a phrase return's top part: written as forced, nothing may be added to it
 
     def __post_init__(self) -> None:
         v = self.vocab
@@ -86,8 +86,6 @@ class PartGrammar:
             return self._one(self.time_sig_id)
         if self.last_type == "TimeSig":
             return self._one(self.tok.left_id(self.first_left - self.bars + 1))
-        if self.sealed:
-            return self._one(self.vocab.eos_id if self.bars >= self.new_bars else self.tok.bar_id)
         key = (
             self.last_type,
             self.position,
@@ -95,7 +93,8 @@ class PartGrammar:
             self.bars >= self.new_bars,
             self.notes_here >= MAX_NOTES_PER_POSITION,
             self.notes_total > 0,
-            self.part in self.given_parts,
+            self.part in self.given_parts or self.part == self.closed_part,
+            self.closed_part,
         )
         mask = self._cache.get(key)
         if mask is None:
@@ -117,11 +116,16 @@ class PartGrammar:
         inside = (self._positions > self.position) & (self._positions < self._bar_len)
         mask &= ~v.type_masks["Position"] | inside
         for p, pid in enumerate(self._part_ids):
-            writable = p < self.max_parts and p > self.free_part and p not in self.given_parts
+            writable = (
+                p < self.max_parts
+                and p > self.free_part
+                and p not in self.given_parts
+                and p != self.closed_part
+            )
             mask[pid] = bool(mask[pid]) and writable
         if self.notes_here >= MAX_NOTES_PER_POSITION:
             mask &= ~v.type_masks["Pitch"]
-        if self.part in self.given_parts:  # a given block is exactly what was given: nothing added to it
+        if self.part in self.given_parts or self.part == self.closed_part:  # exactly what was given
             mask &= ~v.type_masks["Pitch"] & ~v.type_masks["Position"]
         ending = self.bars >= self.new_bars
         mask[v.eos_id] = bool(mask[v.bar_id] or mask[v.eos_id]) and ending and self.notes_total > 0
@@ -140,13 +144,14 @@ class PartGrammar:
             self.bars += 1
             self.part = self.free_part = self.position = -1
             self.bodies.append([])
-            self.sealed = False
+            self.closed_part = -1
         elif kind == "Left":
             if self.bars <= len(self.given_bars):
                 self.forced.extend(self.given_bars[self.bars - 1])
-            elif self.bars in self.returns:  # a phrase return: the earlier bar again, note for note
-                self.forced.extend(self.bodies[self.returns[self.bars] - 1])
-                self.sealed = True
+            elif self.bars in self.returns:  # a phrase return: the earlier bar's tune, note for note
+                block = self.bodies[self.returns[self.bars] - 1]
+                self.forced.extend(block)
+                self.closed_part = 0  # a silent opening returns as silence: no Part_0 block is opened
         elif kind == "Part":
             self.part = int(self.tok.part_of[token_id])
             if self.part not in self.given_parts:
@@ -159,6 +164,6 @@ class PartGrammar:
             self.notes_total += 1
         elif kind == "EOS":
             self.finished = True
-        if kind in ("Part", "Position", "Pitch", "Duration") and self.bodies:
+        if self.bodies and self.part == 0 and kind in ("Part", "Position", "Pitch", "Duration"):
             self.bodies[-1].append(token_id)
         self.last_type = kind

@@ -77,14 +77,26 @@ def part_grammar(plan: PartPlan, tok: PartTokenizer, vocab: Vocabulary) -> PartG
 RETURN_BARS = 2  # a phrase return brings back this many opening bars
 
 
+def return_bar(new_bars: int) -> int:
+    """Where a new piece of `new_bars` may bring its opening back: bar 5, or bar 9 from 19 bars on."""
+    return 9 if new_bars >= 19 else 5
+
+
 def phrase_returns(new_bars: int, chance: float, rng: torch.Generator) -> tuple[tuple[int, int], ...]:
-    """Where a new piece of `new_bars` brings its opening back: bars 5-6 (9-10 from 19 bars on) repeat
-    bars 1-2, leaving a bar or more after them for the model to close the piece; () when none."""
-    at = 9 if new_bars >= 19 else 5
+    """With probability `chance`, the top part of bars 1-2 comes back at return_bar() note for note
+    (the model writes the other parts under it), leaving a bar or more after it to close the piece."""
+    at = return_bar(new_bars)
     draw = float(torch.rand(1, generator=rng))
     if chance <= 0 or new_bars < at + RETURN_BARS or draw >= chance:
         return ()
     return tuple((at + i, 1 + i) for i in range(RETURN_BARS))
+
+
+def return_chance(stats: dict[str, Any], genre: str, new_bars: int, strength: float) -> float:
+    """The genre's measured share of pieces whose opening returns there (checkpoint genre_stats, see
+    training/token_store.py), times the request's `phrase_return` strength; 0 for checkpoints without it."""
+    rates = stats.get(genre, {}).get("phrase_return", {})
+    return min(1.0, strength * float(rates.get(str(return_bar(new_bars)), 0.0)))
 
 
 def _continue(
@@ -105,7 +117,11 @@ def _continue(
         primer_len=len(prompt) - len(header),
         max_parts=_parts(stats, req.genre),
         # A continuation of someone's clip is theirs to shape: returns are for pieces begun here.
-        returns=phrase_returns(base.new_bars, req.params.phrase_return, rng) if not primer else (),
+        returns=()
+        if primer
+        else phrase_returns(
+            base.new_bars, return_chance(stats, req.genre, base.new_bars, req.params.phrase_return), rng
+        ),
     )
 
 

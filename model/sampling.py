@@ -53,10 +53,11 @@ class SamplingParams:
     # Composer v2: in the piece's last bar, logits of the tonic chord's pitches gain this much (the
     # tonic itself twice as much), so a piece closes on its key instead of stopping (0 = off).
     cadence: float = 1.0
-    # Composer v2 form: the chance that a new piece of 7+ bars brings its first two bars back at the
-    # start of its second phrase (bar 5, or bar 9 from 19 bars on), as tunes and chorales return to
-    # their opening; the model writes everything else around the return (0 = off).
-    phrase_return: float = 0.5
+    # Composer v2 form: a new piece of 7+ bars may bring its opening tune (bars 1-2 of the top part)
+    # back at bar 5 (bar 9 from 19 bars on), the model writing the other parts under it and the rest of
+    # the piece around it. The chance is the genre's own measured rate (the checkpoint's genre_stats)
+    # times this strength (0 = off; the rate counts exact returns only, so 1 is conservative).
+    phrase_return: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.temperature <= 3.0:
@@ -65,8 +66,8 @@ class SamplingParams:
             raise ValueError("top_p must be in (0, 1] and top_k >= 0")
         if not 1.0 <= self.repetition_penalty <= 3.0:
             raise ValueError("repetition_penalty must be between 1 and 3")
-        if not 0.0 <= self.phrase_return <= 1.0:
-            raise ValueError("phrase_return must be between 0 and 1")
+        if not 0.0 <= self.phrase_return <= 5.0:
+            raise ValueError("phrase_return must be between 0 and 5")
         if not 0.0 <= self.cadence <= 5.0:
             raise ValueError("cadence must be between 0 and 5")
 

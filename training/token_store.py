@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import symusic
 
+from model.parts import PartTokenizer
 from model.tokenizer import CadenzaTokenizer
 from training.convert import ConvertedPiece
 
@@ -119,6 +120,7 @@ def genre_stats(split: TokenSplit, tok: CadenzaTokenizer) -> dict[str, dict[str,
             for t, c in zip(ts_ids, counts, strict=True):
                 metres[inv[int(t)][8:]] = metres.get(inv[int(t)][8:], 0) + int(c)
         out[genre] = {
+            **_phrase_returns(split, tok, gi),
             "tempo": float(np.median(tempos)) if tempos else 100.0,
             "time_signatures": metres,
             "keys": keys,
@@ -126,6 +128,29 @@ def genre_stats(split: TokenSplit, tok: CadenzaTokenizer) -> dict[str, dict[str,
             "parts": parts,  # pieces by how many parts they have (v2 corpora; {"0": n} for v1)
         }
     return out
+
+
+RETURN_AT = (5, 9)  # the bars where the sampler may bring a piece's opening back (model/part_plan.py)
+
+
+def _phrase_returns(split: TokenSplit, tok: CadenzaTokenizer, genre: int) -> dict[str, Any]:
+    """v2 corpora: {"phrase_return": {"5": share, "9": share}} - of the genre's pieces long enough, the
+    share whose top part plays bars 1-2 again, note for note, at bars 5-6 (or 9-10). The sampler
+    brings a new piece's opening back at that rate, so form follows the genre's own music."""
+    if not isinstance(tok, PartTokenizer):
+        return {}
+    hits = {at: 0 for at in RETURN_AT}
+    counts = {at: 0 for at in RETURN_AT}
+    for i in np.flatnonzero(split.index["genre"] == genre):
+        bars = tok.parse_bars(np.asarray(split.piece(int(i)), dtype=np.int64)[1:])
+        top = [bar.parts.get(0) for bar in bars]
+        for at in RETURN_AT:
+            if len(top) >= at + 2 and top[0]:
+                counts[at] += 1
+                hits[at] += top[at - 1 : at + 1] == top[0:2]
+    return {
+        "phrase_return": {str(at): round(hits[at] / counts[at], 3) if counts[at] else 0.0 for at in RETURN_AT}
+    }
 
 
 def _ids(tok: CadenzaTokenizer, prefix: str) -> np.ndarray:

@@ -289,10 +289,10 @@ class Trainer:
                     loss=f"{loss:.3f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr_at(self.step, self.s):.1e}"
                 )
                 logger.train(self.step, loss, lr_at(self.step, self.s), tok_s)
-                if planned and self.s.time_budget_min and self.step < end:
-                    if time.monotonic() - started > self.s.time_budget_min * 60:  # slower than measured
-                        log.warning("time budget spent at step %d of %d: stopping here", self.step, end)
-                        end = self.step
+                over = time.monotonic() - started > self.s.time_budget_min * 60  # slower than measured
+                if planned and self.s.time_budget_min and self.step < end and over:
+                    log.warning("time budget spent at step %d of %d: stopping here", self.step, end)
+                    end = self.step
                 if self.step - first == WARM_STEPS:
                     warm_t = time.monotonic()
                 if not planned and self.step - first >= PLAN_AFTER_STEPS:

@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--phrase-return",
         type=float,
         default=None,
-        help="sampler override: chance the opening returns (0 = off)",
+        help="sampler override: phrase-return strength x the genre's rate (0 = off)",
     )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
 

@@ -105,7 +105,7 @@ def test_masked_random_sequences_decode_with_the_asked_bars(tok: PartTokenizer, 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_a_phrase_return_repeats_the_opening_bars_note_for_note(tok: PartTokenizer, seed: int) -> None:
-    from model.part_plan import phrase_returns
+    from model.part_plan import phrase_returns, return_chance
 
     returns = phrase_returns(8, 1.0, torch.Generator().manual_seed(seed))
     assert returns == ((5, 1), (6, 2))
@@ -114,10 +114,15 @@ def test_a_phrase_return_repeats_the_opening_bars_note_for_note(tok: PartTokeniz
     )
     bars = tok.parse_bars(_sample(grammar, np.random.default_rng(seed)))
     assert len(bars) == 8
-    assert bars[4] == bars[0] and bars[5] == bars[1]
+    tune = [bar.parts.get(0) for bar in bars]
+    assert tune[4:6] == tune[0:2]  # the top part returns note for note; the parts under it are written anew
     assert phrase_returns(6, 1.0, torch.Generator()) == ()  # too short: no bar would be left to close
     assert phrase_returns(8, 0.0, torch.Generator()) == ()
     assert phrase_returns(20, 1.0, torch.Generator())[0] == (9, 1)
+    stats = {"folk": {"phrase_return": {"5": 0.2, "9": 0.05}}}
+    assert return_chance(stats, "folk", 12, 2.0) == pytest.approx(0.4)  # the genre's rate x the strength
+    assert return_chance(stats, "folk", 24, 1.0) == pytest.approx(0.05)
+    assert return_chance({}, "folk", 12, 1.0) == 0.0  # a checkpoint without the rate plants none
 
 
 def test_fill_grammar_forces_the_given_part_verbatim(tok: PartTokenizer, chorale: symusic.Score) -> None:
