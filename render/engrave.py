@@ -8,6 +8,7 @@ characters are swapped for their Unicode equivalents in an installed text font (
 from __future__ import annotations
 
 import re
+from importlib.resources import files
 
 import cairosvg
 import verovio
@@ -18,6 +19,7 @@ from render.settings import ScoreSettings
 # SMuFL metronome-mark characters (U+ECA0..) and their Unicode look-alikes in DejaVu Sans.
 METRONOME_GLYPHS = {"\ueca5": "♩", "\ueca6": "♩", "\ueca7": "♪", "\ueca8": "♪", "\uecb7": "."}
 TEXT_FONT = "DejaVu Sans"
+VEROVIO_DATA = str(files("verovio") / "data")
 _SMUFL_TEXT = re.compile(
     r'<tspan font-family="(?:Leipzig|Bravura|Leland)" font-size="(\d+)px">([^<]*)</tspan>'
 )
@@ -26,7 +28,10 @@ _SMUFL_TEXT = re.compile(
 def first_page_svg(musicxml: bytes, settings: ScoreSettings) -> str:
     """The first page of the score engraved by verovio, as SVG text; RenderFailed when it cannot load it."""
     verovio.enableLog(verovio.LOG_ERROR)
-    toolkit = verovio.toolkit()
+    toolkit = verovio.toolkit(False)
+    # verovio keeps its default resource path per thread, set only in the thread that imported it:
+    # name the fonts' folder for every toolkit, so engraving works in any thread (render-sheet).
+    toolkit.setResourcePath(VEROVIO_DATA)
     toolkit.setOptions(
         {
             "pageWidth": settings.page_width,

@@ -75,7 +75,7 @@ class RenderedPiece:
     bitrate_kbps: int | None  # MP3 only
     timings: dict[str, float] = field(
         default_factory=dict
-    )  # seconds per stage: synth, mix, encode, picture, sheet
+    )  # seconds per stage: synth, mix, encode, picture, sheet (engraved beside the sound), sheet_wait
     sheet: ScoreFiles | None = (
         None  # piece.musicxml, score.png, piece.mid if asked for (None: cannot be written)
     )
@@ -108,11 +108,15 @@ class Renderer:
         self._synths = [Synthesizer(self.soundfont, settings) for _ in range(settings.synth_threads)]
         helpers = max(settings.synth_threads, settings.encode_threads) - 1
         self._helpers = ThreadPoolExecutor(helpers, thread_name_prefix="render-slice") if helpers else None
+        # Sheet music is engraved beside the sound: music21 and the engraver run while FluidSynth and
+        # the encoder (C code that lets go of the GIL) work, so a reply waits for the slower of the two.
+        self._engraver = ThreadPoolExecutor(1, thread_name_prefix="render-sheet")
 
     def close(self) -> None:
         """Stop the helper threads and free the synthesisers."""
         if self._helpers is not None:
             self._helpers.shutdown(wait=True)
+        self._engraver.shutdown(wait=True)
         for synth in self._synths:
             synth.close()
 
@@ -198,9 +202,15 @@ class Renderer:
         timings: dict[str, float] = {}
         preset = resolve_preset(job.preset, job.genre)
         clip = (job.clip, job.clip_rate) if job.clip is not None else None
-        audio, report, arrangement = self.render_audio(
-            job.midi, preset, job.user_tracks, clip, job.primer_end_s, timings
-        )
+        engraving = self._engraver.submit(self._timed_sheet, job) if job.sheet else None
+        try:
+            audio, report, arrangement = self.render_audio(
+                job.midi, preset, job.user_tracks, clip, job.primer_end_s, timings
+            )
+        except BaseException:
+            if engraving is not None:
+                engraving.cancel()
+            raise
         t0 = time.perf_counter()
         comment = f"seed {job.seed}" if job.seed is not None else ""
         tags = Tags(title=job.title, genre=job.genre or "", comment=comment)
@@ -219,8 +229,9 @@ class Renderer:
             job.midi, arrangement.parts, info, (self.settings.picture_width, self.settings.picture_height)
         )
         t2 = time.perf_counter()
-        sheet = self.sheet_or_none(job) if job.sheet else None
-        timings.update(encode=t1 - t0, picture=t2 - t1, sheet=time.perf_counter() - t2)
+        sheet, sheet_s = engraving.result() if engraving is not None else (None, 0.0)
+        # sheet: engraving's own time (beside the sound); sheet_wait: what the reply waited for it after
+        timings.update(encode=t1 - t0, picture=t2 - t1, sheet=sheet_s, sheet_wait=time.perf_counter() - t2)
         return RenderedPiece(
             data, job.audio_format, png, len(audio) / self.settings.sample_rate, report.loudness_lufs,
             report.true_peak_dbfs, preset.name, kbps, timings, sheet,
@@ -237,6 +248,10 @@ class Renderer:
             job.title, job.genre, job.preset, job.key, highlight_bars=job.rewritten_bars, yours=yours
         )
         return engrave(symusic.Score.from_midi(buf.getvalue()), spec, self.settings.score)
+
+    def _timed_sheet(self, job: RenderJob) -> tuple[ScoreFiles | None, float]:
+        t = time.perf_counter()
+        return self.sheet_or_none(job), time.perf_counter() - t
 
     def sheet_or_none(self, job: RenderJob) -> ScoreFiles | None:
         """`sheet(job)`, or None when the piece cannot be written down: the member still gets the sound."""
