@@ -136,6 +136,7 @@ class Bench:
         return {
             "synthesis": lambda: self.ours.synthesize(self.arrangement, self.preset),
             "whole": lambda: self.ours.render(self.job),
+            "whole_sheet": lambda: self.ours.render(replace(self.job, sheet=True)),
             "whole_naive": lambda: self.naive.render(self.job),
             "whole_linear": lambda: self.linear.render(self.job),
             "pretty_midi": lambda: self.finish(self.pretty_midi_dry(), self.ours),
@@ -159,9 +160,10 @@ def measure(bench: Bench, rounds: int) -> dict[str, float]:
         for name, fn in methods.items():
             dt, out = timed(fn)
             times.setdefault(name, []).append(dt)
-            if name == "whole":
+            if name in ("whole", "whole_sheet"):
+                prefix = "stage_" if name == "whole" else "sheetstage_"
                 for stage, value in out.timings.items():  # type: ignore[attr-defined]
-                    times.setdefault(f"stage_{stage}", []).append(value)
+                    times.setdefault(f"{prefix}{stage}", []).append(value)
     return {name: statistics.median(v) for name, v in times.items()}
 
 
@@ -208,7 +210,11 @@ def main() -> int:
     t = measure(bench, args.rounds)
     quality = quality_checks(bench)
     pools = {kind: asyncio.run(pool_throughput(args.soundfont, kind)) for kind in ("thread", "process")}
-    rtf = {name: SECONDS / seconds for name, seconds in t.items() if not name.startswith("stage_")}
+    rtf = {name: SECONDS / seconds for name, seconds in t.items() if "stage_" not in name}
+    # Sheet music is engraved beside the sound: a reply waits for whole_sheet, where one after the
+    # other it would wait for the sound plus the engraving.
+    sheet_s = t["sheetstage_sheet"]
+    sequential_sheet = t["whole"] + sheet_s
     mix_mp3 = t["stage_mix"] + t["stage_encode"]
     print(f"Render benchmark: {SECONDS:.0f} s four-part score, preset {PRESET!r}, SoundFont {bench.sf2.name}")
     print(f"{os.cpu_count()} CPUs, load average {load_before:.1f} at start (other jobs share this machine)\n")
@@ -217,6 +223,8 @@ def main() -> int:
         ("synthesis (2 synths in parallel time slices)", t["synthesis"]),
         ("mixing + MP3 (2 encoder slices)", mix_mp3),
         ("whole: score -> MP3 + piano roll", t["whole"]),
+        ("whole + sheet music, engraved beside it", t["whole_sheet"]),
+        ("whole + sheet music, one after the other", sequential_sheet),
         ("whole, one synth, one encoder (naive)", t["whole_naive"]),
         ("whole, linear interpolation", t["whole_linear"]),
         ("peer: pretty_midi.fluidsynth() + same mix/MP3", t["pretty_midi"]),
@@ -241,6 +249,9 @@ def main() -> int:
     )
     result = {
         "realtime_factor_total": rtf["whole"],
+        "whole_with_sheet_s": round(t["whole_sheet"], 3),
+        "sheet_engraving_s": round(sheet_s, 3),
+        "sheet_beside_vs_after_x": round(sequential_sheet / t["whole_sheet"], 2),
         "realtime_factor_synthesis": rtf["synthesis"],
         "realtime_factor_mix_mp3": SECONDS / mix_mp3,
         "realtime_factor_naive": rtf["whole_naive"],

@@ -70,6 +70,7 @@ class Batcher:
         self.cache: Any = model.new_cache(max_batch, device)  # KVCache or LSTMCache, matching the model
         self.rows: list[Row] = []
         self.context = int(model.context)
+        self._pitch_ids = torch.from_numpy(np.flatnonzero(tok.pitch_of >= 0))
 
     @property
     def free(self) -> int:
@@ -126,14 +127,15 @@ class Batcher:
 
     def _sample(self, rows: list[Row], logits: torch.Tensor) -> None:
         """Sample the next token of every row in `rows` from logits (len(rows), V)."""
+        logits = logits.float().cpu()
         tokens = sample_rows(
-            logits.float().cpu(),
+            logits,
             torch.stack([r.grammar.allowed() for r in rows]),
             [r.request.params for r in rows],
             np.array([r.stream for r in rows], dtype=np.uint64),
             np.array([r.draws for r in rows], dtype=np.uint64),
             [r.recent_pitches for r in rows],
-            torch.stack([_bias_now(r) for r in rows]),
+            torch.stack([_bias_now(r, logits[j], self._pitch_ids) for j, r in enumerate(rows)]),
         )
         for row, token in zip(rows, tokens, strict=True):
             row.draws += 1
@@ -185,12 +187,21 @@ class Batcher:
         self.model.step(torch.tensor([context[:-1]], device=self.device), self.cache, slice(slot, slot + 1))
 
 
-def _bias_now(row: Row) -> torch.Tensor:
-    """The row's pitch bias for its next token: the key's, plus the cadence's in the last bar."""
+def _bias_now(row: Row, logits: torch.Tensor, pitch_ids: torch.Tensor) -> torch.Tensor:
+    """The row's pitch bias for its next token: the key's, plus the cadence's in the last bar.
+
+    The cadence moves probability between pitches only: every pitch gets the same correction so that
+    their total is what the key bias alone gives, or a closing bar would pile up notes (a Pitch rather
+    than the next Position) instead of choosing the tonic chord's.
+    """
     grammar = row.grammar
-    if row.cadence is not None and isinstance(grammar, PartGrammar) and grammar.bars_left == 1:
-        return row.cadence
-    return row.bias
+    if row.cadence is None or not isinstance(grammar, PartGrammar) or grammar.bars_left != 1:
+        return row.bias
+    plain = torch.logsumexp(logits[pitch_ids] + row.bias[pitch_ids], 0)
+    closing = torch.logsumexp(logits[pitch_ids] + row.cadence[pitch_ids], 0)
+    out = row.cadence.clone()
+    out[pitch_ids] += plain - closing
+    return out
 
 
 def cadence_bias(tok: CadenzaTokenizer, key_index: int, strength: float) -> torch.Tensor:

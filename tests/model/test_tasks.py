@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 import torch
 
@@ -115,11 +116,27 @@ def test_the_last_bar_leans_on_the_tonic_chord(checkpoint: Checkpoint) -> None:
     row = batcher.prepare(GenerationRequest(genre="folk", seconds=8, seed=1), deadline=1e18)
     grammar = row.grammar
     assert isinstance(grammar, PartGrammar) and row.cadence is not None
-    assert _bias_now(row) is row.bias  # before the first bar
+    pitches = torch.from_numpy(np.flatnonzero(tok.pitch_of >= 0))
+    logits = torch.randn(len(tok), generator=torch.Generator().manual_seed(0))
+    assert _bias_now(row, logits, pitches) is row.bias  # before the first bar
     while grammar.bars_left != 1:
         token = int(grammar.allowed().nonzero()[0])
         batcher._advance(row, token)
-    torch.testing.assert_close(_bias_now(row) - row.bias, cadence_bias(tok, row.plan.key_index, 1.0))
+    closing = _bias_now(row, logits, pitches)
+    moved = closing - row.bias
+    gain = cadence_bias(tok, row.plan.key_index, 1.0)
+    shift = moved[pitches] - gain[pitches]  # one correction for every pitch ...
+    torch.testing.assert_close(shift, shift[:1].expand_as(shift))
+    others = torch.ones(len(tok), dtype=torch.bool)
+    others[pitches] = False
+    assert torch.equal(moved[others], torch.zeros(int(others.sum())))  # ... none for other tokens
+    p_plain = torch.softmax(logits + row.bias, 0)[pitches]
+    p_closing = torch.softmax(logits + closing, 0)[pitches]
+    torch.testing.assert_close(p_closing.sum(), p_plain.sum())  # as many notes, more of them tonic
+    tonic = pitches[(torch.from_numpy(tok.pitch_of[pitches.numpy()]) - row.plan.key_index % 12) % 12 == 0]
+    assert float(torch.softmax(logits + closing, 0)[tonic].sum()) > float(
+        torch.softmax(logits + row.bias, 0)[tonic].sum()
+    )
     plain = batcher.prepare(
         GenerationRequest(genre="folk", seconds=8, seed=1, sampling=SamplingParams(cadence=0.0)), 1e18
     )
