@@ -142,7 +142,10 @@ class RemixModal(discord.ui.Modal, title="Remix"):
 async def rewrite_piece(interaction: discord.Interaction[Any], piece_id: str, bars: tuple[int, int]) -> None:
     """Bars `bars` of a stored piece written anew, with its settings and a new seed (the button, /rewrite)."""
     services = services_of(interaction)
-    spec = PieceSpec.from_json((await services.storage.get_piece(piece_id)).settings).with_seed()
+    piece = await services.storage.get_piece(piece_id)
+    if piece.removed_at is not None:
+        raise BadInput("That piece was removed by its maker, so it can't be rewritten.")
+    spec = PieceSpec.from_json(piece.settings).with_seed()
     await services.runner.compose(interaction, Work(spec, PieceKind.REWRITE, parent_id=piece_id, bars=bars))
 
 

@@ -166,6 +166,17 @@ async def test_a_link_to_a_message_that_is_no_piece_is_refused(cadenza: Harness)
     assert "not a Cadenza piece" in await refused_at_once(trace)
 
 
+async def test_a_removed_piece_is_not_rewritten(cadenza: Harness, genres: list[str]) -> None:
+    options = {"genre": genres[0], "length": 8, "tempo": 120, "seed": 5}
+    removed = piece_id(await piece_reply(await cadenza.emu.slash("compose", options, user="member03")))
+    with closing(sqlite3.connect(cadenza.database.removeprefix("sqlite:///"))) as db, db:
+        db.execute(
+            "UPDATE pieces SET removed_at = CURRENT_TIMESTAMP WHERE id = ?", (removed,)
+        )  # as its page does
+    trace = await cadenza.emu.slash("rewrite", {"piece": removed, "bars": "2"}, user="member04")
+    assert "removed by its maker" in await refused_at_once(trace)
+
+
 async def test_accompany_keeps_a_recorded_melody_and_adds_parts(cadenza: Harness, genres: list[str]) -> None:
     clip = await cadenza.emu.upload_attachment("humming.wav", melody_wav(), "audio/wav")
     options = {"clip": clip, "genre": genres[0], "sound": "strings"}
