@@ -77,26 +77,24 @@ def part_grammar(plan: PartPlan, tok: PartTokenizer, vocab: Vocabulary) -> PartG
 RETURN_BARS = 2  # a phrase return brings back this many opening bars
 
 
-def return_bar(new_bars: int) -> int:
-    """Where a new piece of `new_bars` may bring its opening back: bar 5, or bar 9 from 19 bars on."""
-    return 9 if new_bars >= 19 else 5
+RETURN_AT = (5, 9)  # bars where an opening may return (training/token_store.py measures the same places)
 
 
-def phrase_returns(new_bars: int, chance: float, rng: torch.Generator) -> tuple[tuple[int, int], ...]:
-    """With probability `chance`, the top part of bars 1-2 comes back at return_bar() note for note
-    (the model writes the other parts under it), leaving a bar or more after it to close the piece."""
-    at = return_bar(new_bars)
+def phrase_returns(
+    new_bars: int, rates: dict[str, float], strength: float, rng: torch.Generator
+) -> tuple[tuple[int, int], ...]:
+    """Where the top part of bars 1-2 comes back note for note, if anywhere: at the place (bar 5 or 9)
+    where the genre's music most often brings its opening back (`rates`: the checkpoint's measured
+    shares), with that share times `strength` as the chance; a bar or more is always left after it
+    for the model to close the piece. () when nothing returns."""
+    places = [at for at in RETURN_AT if new_bars >= at + RETURN_BARS + 1]
     draw = float(torch.rand(1, generator=rng))
-    if chance <= 0 or new_bars < at + RETURN_BARS or draw >= chance:
+    if not places or strength <= 0:
+        return ()
+    at = max(places, key=lambda a: float(rates.get(str(a), 0.0)))
+    if draw >= min(1.0, strength * float(rates.get(str(at), 0.0))):
         return ()
     return tuple((at + i, 1 + i) for i in range(RETURN_BARS))
-
-
-def return_chance(stats: dict[str, Any], genre: str, new_bars: int, strength: float) -> float:
-    """The genre's measured share of pieces whose opening returns there (checkpoint genre_stats, see
-    training/token_store.py), times the request's `phrase_return` strength; 0 for checkpoints without it."""
-    rates = stats.get(genre, {}).get("phrase_return", {})
-    return min(1.0, strength * float(rates.get(str(return_bar(new_bars)), 0.0)))
 
 
 def _continue(
@@ -120,7 +118,7 @@ def _continue(
         returns=()
         if primer
         else phrase_returns(
-            base.new_bars, return_chance(stats, req.genre, base.new_bars, req.params.phrase_return), rng
+            base.new_bars, stats.get(req.genre, {}).get("phrase_return", {}), req.params.phrase_return, rng
         ),
     )
 

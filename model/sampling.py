@@ -53,10 +53,10 @@ class SamplingParams:
     # Composer v2: in the piece's last bar, logits of the tonic chord's pitches gain this much (the
     # tonic itself twice as much), so a piece closes on its key instead of stopping (0 = off).
     cadence: float = 1.0
-    # Composer v2 form: a new piece of 7+ bars may bring its opening tune (bars 1-2 of the top part)
-    # back at bar 5 (bar 9 from 19 bars on), the model writing the other parts under it and the rest of
-    # the piece around it. The chance is the genre's own measured rate (the checkpoint's genre_stats)
-    # times this strength (0 = off; the rate counts exact returns only, so 1 is conservative).
+    # Composer v2 form: a new piece of 8+ bars may bring its opening tune (bars 1-2 of the top part)
+    # back at bar 5 or 9 - where its genre's music most often does - the model writing the other parts
+    # under it and the rest around it. The chance is the genre's measured rate (the checkpoint's
+    # genre_stats) times this strength (0 = off; the rate counts exact returns only, so 1 is modest).
     phrase_return: float = 1.0
 
     def __post_init__(self) -> None:

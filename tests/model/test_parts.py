@@ -105,9 +105,10 @@ def test_masked_random_sequences_decode_with_the_asked_bars(tok: PartTokenizer, 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_a_phrase_return_repeats_the_opening_bars_note_for_note(tok: PartTokenizer, seed: int) -> None:
-    from model.part_plan import phrase_returns, return_chance
+    from model.part_plan import phrase_returns
 
-    returns = phrase_returns(8, 1.0, torch.Generator().manual_seed(seed))
+    always = {"5": 1.0, "9": 0.0}
+    returns = phrase_returns(8, always, 1.0, torch.Generator().manual_seed(seed))
     assert returns == ((5, 1), (6, 2))
     grammar = PartGrammar(
         part_vocabulary(tok), tok, tok.vocab["TimeSig_4/4"], 8, 8, max_parts=3, returns=dict(returns)
@@ -116,13 +117,23 @@ def test_a_phrase_return_repeats_the_opening_bars_note_for_note(tok: PartTokeniz
     assert len(bars) == 8
     tune = [bar.parts.get(0) for bar in bars]
     assert tune[4:6] == tune[0:2]  # the top part returns note for note; the parts under it are written anew
-    assert phrase_returns(6, 1.0, torch.Generator()) == ()  # too short: no bar would be left to close
-    assert phrase_returns(8, 0.0, torch.Generator()) == ()
-    assert phrase_returns(20, 1.0, torch.Generator())[0] == (9, 1)
-    stats = {"folk": {"phrase_return": {"5": 0.2, "9": 0.05}}}
-    assert return_chance(stats, "folk", 12, 2.0) == pytest.approx(0.4)  # the genre's rate x the strength
-    assert return_chance(stats, "folk", 24, 1.0) == pytest.approx(0.05)
-    assert return_chance({}, "folk", 12, 1.0) == 0.0  # a checkpoint without the rate plants none
+
+
+def test_phrase_returns_go_where_and_as_often_as_the_genre_has_them() -> None:
+    from model.part_plan import phrase_returns
+
+    def share(rates: dict[str, float], bars: int, strength: float = 1.0) -> float:
+        plans = [phrase_returns(bars, rates, strength, torch.Generator().manual_seed(s)) for s in range(400)]
+        return sum(bool(p) for p in plans) / len(plans)
+
+    assert phrase_returns(20, {"5": 0.1, "9": 1.0}, 1.0, torch.Generator())[0] == (9, 1)
+    assert phrase_returns(20, {"5": 1.0, "9": 0.1}, 1.0, torch.Generator())[0] == (5, 1)  # the likelier place
+    assert phrase_returns(10, {"5": 0.1, "9": 1.0}, 10.0, torch.Generator())[0] == (5, 1)  # 9 does not fit
+    assert share({"5": 0.25}, 12) == pytest.approx(0.25, abs=0.07)
+    assert share({"5": 0.25}, 12, strength=2.0) == pytest.approx(0.5, abs=0.08)
+    assert share({"5": 1.0}, 7) == 0.0  # too short: no bar would be left to close
+    assert share({"5": 1.0}, 12, strength=0.0) == 0.0
+    assert share({}, 12) == 0.0  # a checkpoint without the measured rates plants none
 
 
 def test_fill_grammar_forces_the_given_part_verbatim(tok: PartTokenizer, chorale: symusic.Score) -> None:
