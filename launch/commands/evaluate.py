@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from launch.config import Config
 
@@ -85,14 +86,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import torch
 
     from render.harmonize import harmonize
-    from training.evaluate import (
-        default_checkpoints,
-        evaluate,
-        nan_to_none,
-        write_evaluation,
-    )
+    from training.evaluate import default_checkpoints, evaluate, nan_to_none, write_evaluation
     from training.evaluate_report import format_report
-    from training.evaluate_settings import PARTS, EvalSettings
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -103,19 +98,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         )
         return 2
     try:
-        settings = EvalSettings(
-            windows_per_genre=args.windows,
-            seq_len=args.seq_len,
-            seed=args.seed,
-            samples_per_genre=args.samples,
-            seconds=args.seconds,
-            real_per_genre=args.real,
-            parts=tuple(args.only) if args.only else PARTS,
-            repetition_penalty=args.repetition_penalty,
-            key_bias=args.key_bias,
-            cadence=args.cadence,
-            phrase_return=args.phrase_return,
-        )
+        settings = eval_settings(args)
     except ValueError as e:
         print(f"bad option: {e}")
         return 2
@@ -130,18 +113,39 @@ def run(args: argparse.Namespace, config: Config) -> int:
             harmonizer=lambda melody: harmonize(melody)[0],
         )
     )
-    text = json.dumps(report, indent=1) if args.json else format_report(report)
-    print(text)
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        body = (
-            json.dumps(report, indent=1)
-            if args.out.suffix == ".json"
-            else f"{format_report(report)}\n\n```json\n{json.dumps(report, indent=1)}\n```\n"
-        )
-        args.out.write_text(body)
+        write_report(args.out, report)
     if args.write:
         for name, path in zip(report["models"], paths, strict=True):  # the report keeps the order of `paths`
             write_evaluation(path, report["models"][name], report)
             print(f"wrote the evaluation of {name} into {path / 'model.json'}", file=sys.stderr)
     return 0
+
+
+def eval_settings(args: argparse.Namespace) -> Any:
+    """The EvalSettings the options ask for (ValueError names a bad one)."""
+    from training.evaluate_settings import PARTS, EvalSettings
+
+    return EvalSettings(
+        windows_per_genre=args.windows,
+        seq_len=args.seq_len,
+        seed=args.seed,
+        samples_per_genre=args.samples,
+        seconds=args.seconds,
+        real_per_genre=args.real,
+        parts=tuple(args.only) if args.only else PARTS,
+        repetition_penalty=args.repetition_penalty,
+        key_bias=args.key_bias,
+        cadence=args.cadence,
+        phrase_return=args.phrase_return,
+    )
+
+
+def write_report(out: Path, report: dict[str, Any]) -> None:
+    """The report as JSON (a .json path) or as Markdown tables with the JSON below them."""
+    from training.evaluate_report import format_report
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=1)
+    out.write_text(text if out.suffix == ".json" else f"{format_report(report)}\n\n```json\n{text}\n```\n")
