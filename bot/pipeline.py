@@ -31,10 +31,9 @@ from model.request import GeneratedPiece, GenerationRequest, Progress, Task
 from model.sampling import Creativity
 from model.tokenizer import CadenzaTokenizer
 from render import RenderedPiece, RenderJob, RenderPool, midi_from_bytes
-from render.edits import midi_to_bytes
+from render.edits import midi_to_bytes, trim_at
 
 log = logging.getLogger(__name__)
-ORIGINALITY_FILE = "originality.npz"  # built from the training split by `cadenza evaluate`
 REMIX_BARS = 2  # a remix keeps the parent's first bars as its motif and re-composes the rest
 
 
@@ -279,7 +278,7 @@ class Pipeline:
     ) -> RenderJob:
         score = midi_from_bytes(midi)
         if req.task is Task.CONTINUE:
-            _trim(score, piece.primer_end_s + req.seconds)
+            trim_at(score, piece.primer_end_s + req.seconds)
         title = req.title or f"{req.genre.capitalize()} in {piece.key}"
         return RenderJob(
             midi=score,
@@ -375,7 +374,13 @@ class Pipeline:
             ingest = _ingest_function(config)
         fingerprint = str(checkpoint.meta.get("corpus_fingerprint") or "")
         return cls(
-            queue, checkpoint.tokenizer, pool, ingest, checkpoint.name, _originality_index(path), fingerprint
+            queue,
+            checkpoint.tokenizer,
+            pool,
+            ingest,
+            checkpoint.name,
+            OriginalityIndex.beside(path),
+            fingerprint,
         )
 
     async def close(self) -> None:
@@ -384,15 +389,6 @@ class Pipeline:
         close = getattr(self.composer, "close", None)
         if close is not None:
             await close()
-
-
-def _originality_index(checkpoint: Path) -> OriginalityIndex | None:
-    """The originality index shipped beside a checkpoint (None when it has none)."""
-    path = checkpoint / ORIGINALITY_FILE
-    if not path.exists():
-        log.info("no %s beside the checkpoint: pieces get no originality figure", ORIGINALITY_FILE)
-        return None
-    return OriginalityIndex.load(path)
 
 
 def _ingest_function(config: ServingConfig) -> Any:
@@ -406,20 +402,6 @@ def _ingest_function(config: ServingConfig) -> Any:
         return await ingest_upload(data, config.ingest)
 
     return run
-
-
-def _trim(score: Any, end_s: float) -> None:
-    """Cut a PrettyMIDI at end_s: later notes go, notes sounding at end_s stop there (render fades out).
-
-    A piece whose every note starts after end_s (a sparse opening in its last bar) is left whole:
-    a slightly long piece beats a silent one.
-    """
-    if not any(n.start < end_s - 0.05 for inst in score.instruments for n in inst.notes):
-        return
-    for inst in score.instruments:
-        inst.notes = [n for n in inst.notes if n.start < end_s - 0.05]
-        for n in inst.notes:
-            n.end = min(n.end, end_s)
 
 
 def default_checkpoint() -> Path:

@@ -30,6 +30,7 @@ from model.tokenizer import CadenzaTokenizer
 log = logging.getLogger(__name__)
 
 FORMAT = "cadenza-originality-1"
+INDEX_FILE = "originality.npz"  # beside a checkpoint; built from the training split by `cadenza evaluate`
 ONSET_STEPS = 24  # inter-onset intervals are counted in 1/24 quarter notes (32nds and triplets exact)
 SENTINEL = np.uint16(0xFFFF)  # separates pieces; no note event encodes to it (intervals are clipped to +-126)
 FLAG_BARS = 8.0  # a piece that copies this many bars of one training piece is a bug to fix (issue 3)
@@ -162,6 +163,15 @@ class OriginalityIndex:
             meta=np.array(meta),
         )
         tmp.replace(path)
+
+    @classmethod
+    def beside(cls, checkpoint: Path) -> OriginalityIndex | None:
+        """The index shipped beside a checkpoint (`originality.npz`), or None when it has none."""
+        path = checkpoint / INDEX_FILE
+        if not path.exists():
+            log.info("no %s beside %s: pieces get no originality figure", INDEX_FILE, checkpoint)
+            return None
+        return cls.load(path)
 
     @classmethod
     def load(cls, path: Path) -> OriginalityIndex:

@@ -59,6 +59,20 @@ def own_material(midi: bytes, from_s: float, seconds: float | None) -> bytes:
     return midi_to_bytes(segment(score, from_s, end))
 
 
+def trim_at(score: pretty_midi.PrettyMIDI, end_s: float) -> None:
+    """Cut a score at end_s: later notes go, notes sounding at end_s stop there (render fades out).
+
+    A piece whose every note starts after end_s (a sparse opening in its last bar) is left whole:
+    a slightly long piece beats a silent one.
+    """
+    if not any(n.start < end_s - 0.05 for inst in score.instruments for n in inst.notes):
+        return
+    for inst in score.instruments:
+        inst.notes = [n for n in inst.notes if n.start < end_s - 0.05]
+        for n in inst.notes:
+            n.end = min(n.end, end_s)
+
+
 def length_s(score: pretty_midi.PrettyMIDI) -> float:
     """Where the last note ends (a part's length in a mix).
 

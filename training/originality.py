@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from model.notes import notes_of
-from model.originality import OriginalityIndex, top_line
+from model.originality import INDEX_FILE, OriginalityIndex, top_line
 from model.parts import tokenizer_from_json
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def load_or_build_index(corpus_dir: Path, path: Path | None = None) -> Originali
     """The corpus's index from `path` (default `<corpus>/originality.npz`), rebuilt when missing or stale."""
     from training.token_store import read_corpus_meta
 
-    path = path or corpus_dir / "originality.npz"
+    path = path or corpus_dir / INDEX_FILE
     fingerprint = str(read_corpus_meta(corpus_dir)["fingerprint"])
     if path.exists():
         index = OriginalityIndex.load(path)
