@@ -41,7 +41,12 @@ async def timed(emu: Emulator, ask: Ask, user: str, run: int) -> tuple[float, Re
     """Seconds from the interaction to its followup, and the followup."""
     start = time.perf_counter()
     reply = await (await ask(emu, user, run)).followup(timeout=900)
-    return time.perf_counter() - start, reply
+    seconds = time.perf_counter() - start
+    names = {f.filename for f in reply.files}
+    if not {"score.png", "piece.musicxml"} <= names:  # a refusal or an error is no figure
+        text = reply.embeds[0].get("description", "") if reply.embeds else reply.data.get("content", "")
+        raise RuntimeError(f"{user}'s request got no piece (files {sorted(names)}): {text}")
+    return seconds, reply
 
 
 def asks(genre: str, seconds: int, piece: str) -> dict[str, Ask]:
