@@ -95,9 +95,9 @@ class Batcher:
         cadence = None
         if isinstance(grammar, PartGrammar) and req.params.cadence > 0:
             cadence = bias + cadence_bias(self.tok, plan.key_index, req.params.cadence)
-        row = Row(req, plan, grammar, stream_key(req.seed), list(plan.prompt), deadline, bias=bias)
-        row.cadence = cadence
-        return row
+        return Row(
+            req, plan, grammar, stream_key(req.seed), list(plan.prompt), deadline, bias=bias, cadence=cadence
+        )
 
     def admit(self, row: Row) -> None:
         """Prefill a row's prompt into the next free slot and sample its first token."""

@@ -143,8 +143,9 @@ class PartGrammar:
         if kind == "Bar":
             self.bars += 1
             self.part = self.free_part = self.position = -1
-            self.bodies.append([])
             self.closed_part = -1
+            if self.returns:
+                self.bodies.append([])
         elif kind == "Left":
             if self.bars <= len(self.given_bars):
                 self.forced.extend(self.given_bars[self.bars - 1])

@@ -75,9 +75,7 @@ def part_grammar(plan: PartPlan, tok: PartTokenizer, vocab: Vocabulary) -> PartG
 
 
 RETURN_BARS = 2  # a phrase return brings back this many opening bars
-
-
-RETURN_AT = (5, 9)  # bars where an opening may return (training/token_store.py measures the same places)
+RETURN_AT = (5, 9)  # bars where an opening may return (training/token_store.py measures its rate there)
 
 
 def phrase_returns(
@@ -88,11 +86,10 @@ def phrase_returns(
     shares), with that share times `strength` as the chance; a bar or more is always left after it
     for the model to close the piece. () when nothing returns."""
     places = [at for at in RETURN_AT if new_bars >= at + RETURN_BARS + 1]
-    draw = float(torch.rand(1, generator=rng))
     if not places or strength <= 0:
         return ()
     at = max(places, key=lambda a: float(rates.get(str(a), 0.0)))
-    if draw >= min(1.0, strength * float(rates.get(str(at), 0.0))):
+    if float(torch.rand(1, generator=rng)) >= min(1.0, strength * float(rates.get(str(at), 0.0))):
         return ()
     return tuple((at + i, 1 + i) for i in range(RETURN_BARS))
 

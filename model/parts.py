@@ -246,16 +246,15 @@ class PartTokenizer(CadenzaTokenizer):
                 ids += [self.bar_id, bar.time_sig, *bar.parts.get(p, [])]
             streams.append(miditok.TokSequence(ids=ids))
         score = self.remi.decode(streams)
+        tracks = {}
         for track, p in zip(score.tracks, parts, strict=True):
-            track.program = p
-            track.name = part_track_name(p)
+            track.program, track.name = p, part_track_name(p)
+            tracks[p] = track
         # A part silent in every bar keeps its place as an empty track, so that encoding this score
         # again gives every part its own number back (score_bars keeps such named empty tracks).
-        tracks = {p: t for t, p in zip(score.tracks, parts, strict=True)}
-        for p in range(parts[-1] + 1):
-            if p not in tracks:
-                tracks[p] = symusic.Track(part_track_name(p), p)
-        score.tracks = [tracks[p] for p in range(parts[-1] + 1)]
+        score.tracks = [
+            tracks[p] if p in tracks else symusic.Track(part_track_name(p), p) for p in range(parts[-1] + 1)
+        ]
         return score
 
     def to_json(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import symusic
 
+from model.part_plan import RETURN_AT, RETURN_BARS
 from model.parts import PartTokenizer
 from model.tokenizer import CadenzaTokenizer
 from training.convert import ConvertedPiece
@@ -130,9 +131,6 @@ def genre_stats(split: TokenSplit, tok: CadenzaTokenizer) -> dict[str, dict[str,
     return out
 
 
-RETURN_AT = (5, 9)  # the bars where the sampler may bring a piece's opening back (model/part_plan.py)
-
-
 def _phrase_returns(split: TokenSplit, tok: CadenzaTokenizer, genre: int) -> dict[str, Any]:
     """v2 corpora: {"phrase_return": {"5": share, "9": share}} - of the genre's pieces long enough, the
     share whose top part plays bars 1-2 again, note for note, at bars 5-6 (or 9-10). The sampler
@@ -145,9 +143,9 @@ def _phrase_returns(split: TokenSplit, tok: CadenzaTokenizer, genre: int) -> dic
         bars = tok.parse_bars(np.asarray(split.piece(int(i)), dtype=np.int64)[1:])
         top = [bar.parts.get(0) for bar in bars]
         for at in RETURN_AT:
-            if len(top) >= at + 2 and top[0]:
+            if len(top) >= at + RETURN_BARS and top[0]:
                 counts[at] += 1
-                hits[at] += top[at - 1 : at + 1] == top[0:2]
+                hits[at] += top[at - 1 : at - 1 + RETURN_BARS] == top[:RETURN_BARS]
     return {
         "phrase_return": {str(at): round(hits[at] / counts[at], 3) if counts[at] else 0.0 for at in RETURN_AT}
     }

@@ -9,7 +9,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -268,7 +268,7 @@ class Trainer:
         feed = Prefetcher(
             self.train_data, self.s.seed, self.rank, self.s.batch_size, self.step, self.s.loader_workers
         )
-        first, planned, warm_t = self.step, not self.s.time_budget_min, 0.0
+        budget = _BudgetClock(self.s.time_budget_min * 60, self.step) if self.s.time_budget_min else None
         bar = tqdm(
             total=self.s.max_steps,
             initial=self.step,
@@ -289,16 +289,9 @@ class Trainer:
                     loss=f"{loss:.3f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr_at(self.step, self.s):.1e}"
                 )
                 logger.train(self.step, loss, lr_at(self.step, self.s), tok_s)
-                over = time.monotonic() - started > self.s.time_budget_min * 60  # slower than measured
-                if planned and self.s.time_budget_min and self.step < end and over:
-                    log.warning("time budget spent at step %d of %d: stopping here", self.step, end)
-                    end = self.step
-                if self.step - first == WARM_STEPS:
-                    warm_t = time.monotonic()
-                if not planned and self.step - first >= PLAN_AFTER_STEPS:
-                    per_step = (time.monotonic() - warm_t) / (PLAN_AFTER_STEPS - WARM_STEPS)
-                    end = self._plan(time.monotonic() - started, per_step, stop_after)
-                    bar.total, planned = self.s.max_steps, True
+                if budget is not None:
+                    end = self._keep_to(budget, end, stop_after)
+                    bar.total = self.s.max_steps
                 if self.step % self.s.eval_every == 0 or self.step == end:
                     self._evaluate(logger)
         finally:
@@ -307,13 +300,24 @@ class Trainer:
             logger.close()
         return TrainResult(self.step, self.best_val, tok_s, time.monotonic() - started)
 
-    def _plan(self, spent: float, per_step: float, stop_after: int | None) -> int:
+    def _keep_to(self, budget: _BudgetClock, end: int, stop_after: int | None) -> int:
+        """The run's last step after this one, under its time budget: re-planned once, cut when spent."""
+        event = budget.check(self.step)
+        if event == "plan":
+            return self._plan(budget, stop_after)
+        if event == "spent" and self.step < end:  # slower than measured
+            log.warning("time budget spent at step %d of %d: stopping here", self.step, end)
+            return self.step
+        return end
+
+    def _plan(self, budget: _BudgetClock, stop_after: int | None) -> int:
         """Re-plan max_steps so the run ends inside its time budget (measured speed, evaluations and a
         5 % margin counted); returns the new last step."""
+        per_step, spent = budget.per_step(), time.monotonic() - budget.started
         t = time.monotonic()
         mean_loss(self.model, self.val_batches, self.device)
         per_eval = time.monotonic() - t
-        left = self.s.time_budget_min * 60 * 0.95 - spent - per_eval
+        left = budget.seconds * 0.95 - spent - per_eval
         more = max(1, int(left / (per_step + per_eval / self.s.eval_every)))
         self.s = dataclasses.replace(self.s, max_steps=self.step + more)
         log.info(
@@ -348,6 +352,32 @@ class Trainer:
         self.save("last")
         logger.val(self.step, val)
         log.info("step %d: val loss %.4f%s", self.step, val, " (best)" if improved else "")
+
+
+@dataclass
+class _BudgetClock:
+    """Where a time-budgeted run stands: it times steps WARM_STEPS..PLAN_AFTER_STEPS of this run, asks
+    for one re-plan, then says when the budget is spent (a run slower than measured stops there)."""
+
+    seconds: float
+    first: int  # the step this run started from (a resumed run measures its own steps)
+    started: float = field(default_factory=time.monotonic)
+    warm_at: float = 0.0
+    planned: bool = False
+
+    def check(self, step: int) -> str:
+        """After `step`: "plan" (once), "spent" (budget over), or ""."""
+        now, done = time.monotonic(), step - self.first
+        if done == WARM_STEPS:
+            self.warm_at = now
+        if not self.planned:
+            self.planned = done >= PLAN_AFTER_STEPS
+            return "plan" if self.planned else ""
+        return "spent" if now - self.started > self.seconds else ""
+
+    def per_step(self) -> float:
+        """Seconds per step over the timed steps."""
+        return (time.monotonic() - self.warm_at) / (PLAN_AFTER_STEPS - WARM_STEPS)
 
 
 class _Logger:

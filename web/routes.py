@@ -11,10 +11,10 @@ from aiohttp import web
 
 from bot.storage import Piece, Turn
 from render.tree import Node
-from web import tree
 from web.links import PageKind
 from web.media import MUSICXML, text_setting
 from web.pages import FROM_WHAT, PageNotFound, Pages, PieceRemoved, facts
+from web.tree import draw as draw_tree
 
 PAGES = web.AppKey("pages", Pages)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
@@ -146,7 +146,7 @@ async def session_page(request: web.Request) -> web.Response:
     ]
     return page(
         request, "session.html", session=session, starter=names[session.starter_id],
-        tree=tree.draw(nodes, hrefs), turns=rows,
+        tree=draw_tree(nodes, hrefs), turns=rows,
     )  # fmt: skip
 
 
